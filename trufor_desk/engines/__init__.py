@@ -1,0 +1,1 @@
+"""Detectors behind one interface (see :mod:`trufor_desk.engines.base`)."""

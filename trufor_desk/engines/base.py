@@ -1,0 +1,136 @@
+"""The engine contract shared by TruFor and the weight-free detectors.
+
+An engine turns one :class:`~trufor_desk.evidence.image.Evidence` into one
+:class:`AnalysisResult`.  It reports progress through ``progress(fraction, message)``
+and polls ``cancel()`` between steps, raising :class:`~trufor_desk.errors.Cancelled`
+when asked to stop.  Results are plain numpy arrays plus provenance strings so they can
+be saved as ``.npz`` files that load with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import numpy as np
+
+from trufor_desk.errors import Cancelled
+
+ProgressFn = Callable[[float, str], None]
+CancelFn = Callable[[], bool]
+
+
+def no_progress(fraction: float, message: str) -> None:  # pragma: no cover - trivial
+    """Default progress sink."""
+
+
+def never_cancel() -> bool:
+    return False
+
+
+class Checkpoint:
+    """Bundles the progress/cancel callbacks an engine is given.
+
+    ``step(fraction, message)`` reports progress and raises :class:`Cancelled` if the
+    caller asked to stop, so engines call one thing between units of work.
+    """
+
+    def __init__(self, progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                 start: float = 0.0, span: float = 1.0):
+        self._progress = progress or no_progress
+        self._cancel = cancel or never_cancel
+        self._start = start
+        self._span = span
+
+    def step(self, fraction: float, message: str) -> None:
+        if self._cancel():
+            raise Cancelled("analysis cancelled")
+        f = min(max(fraction, 0.0), 1.0)
+        self._progress(self._start + self._span * f, message)
+
+    def sub(self, start: float, end: float) -> "Checkpoint":
+        """A checkpoint mapping [0, 1] onto [start, end] of this one."""
+        return Checkpoint(self._progress, self._cancel,
+                          self._start + self._span * start, self._span * (end - start))
+
+
+@dataclass
+class AnalysisResult:
+    """What an engine found in one image.
+
+    ``localization``: HxW float32 in [0, 1], 1 = manipulated.
+    ``reliability``: HxW float32 in [0, 1], 1 = the localization can be trusted (optional).
+    ``score``: probability that the image is manipulated (optional).
+    ``extras``: further named float32 maps (e.g. ``"np++"`` for Noiseprint++).
+    ``provenance``: strings/numbers recording how the result was produced.
+    """
+
+    engine: str
+    engine_version: str
+    localization: np.ndarray
+    reliability: np.ndarray | None = None
+    score: float | None = None
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def imgsize(self) -> tuple[int, int]:
+        h, w = self.localization.shape
+        return int(h), int(w)
+
+    def to_npz_dict(self) -> dict[str, np.ndarray]:
+        """Arrays for ``np.savez``: the official TruFor keys plus provenance.
+
+        Official keys: ``map``, ``conf``, ``score``, ``np++``, ``imgsize``.  Everything
+        else is a plain numeric or unicode array, so ``np.load(allow_pickle=False)``
+        works.
+        """
+        out: dict[str, np.ndarray] = {
+            "map": np.asarray(self.localization, dtype=np.float32),
+            "imgsize": np.asarray(self.imgsize, dtype=np.int64),
+        }
+        if self.reliability is not None:
+            out["conf"] = np.asarray(self.reliability, dtype=np.float32)
+        if self.score is not None:
+            out["score"] = np.asarray(self.score, dtype=np.float32)
+        for name, arr in self.extras.items():
+            out[name] = np.asarray(arr, dtype=np.float32)
+        out["engine"] = np.asarray(self.engine)
+        out["engine_version"] = np.asarray(self.engine_version)
+        out["params_json"] = np.asarray(json.dumps(self.params, sort_keys=True))
+        out["timings_json"] = np.asarray(json.dumps(self.timings, sort_keys=True))
+        for key, value in self.provenance.items():
+            out[f"prov_{key}"] = np.asarray(value if value is not None else "")
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        """A JSON-serialisable digest (no maps) for ``--json`` output and logs."""
+        loc = self.localization
+        d: dict[str, Any] = {
+            "engine": self.engine,
+            "engine_version": self.engine_version,
+            "imgsize": list(self.imgsize),
+            "score": None if self.score is None else float(self.score),
+            "map_mean": float(loc.mean()),
+            "map_max": float(loc.max()),
+            "map_fraction_above_0.5": float((loc > 0.5).mean()),
+            "params": self.params,
+            "timings": self.timings,
+        }
+        if self.reliability is not None:
+            d["conf_mean"] = float(self.reliability.mean())
+        d.update(self.provenance)
+        return d
+
+
+class Engine(Protocol):
+    name: str
+    version: str
+    requires_weights: bool
+
+    def analyze(self, evidence: Any, params: dict[str, Any] | None = None,
+                progress: ProgressFn | None = None,
+                cancel: CancelFn | None = None) -> AnalysisResult: ...
