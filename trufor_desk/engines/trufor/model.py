@@ -81,11 +81,23 @@ class TruForNet(nn.Module):
         self.dncnn = build_dncnn()
         self._folded = None
 
-    def load_checkpoint_state(self, state: dict[str, torch.Tensor]) -> None:
-        """Strict load of an official-layout state_dict (keys through KEY_MAP)."""
+    def expected_checkpoint_shapes(self) -> dict[str, tuple[int, ...]]:
+        """Official checkpoint key -> shape, for validating a file before loading it."""
+        return {to_checkpoint_key(k): tuple(v.shape) for k, v in self.state_dict().items()}
+
+    def load_checkpoint_state(self, state: dict[str, torch.Tensor], assign: bool = False) -> None:
+        """Strict load of an official-layout state_dict (keys through KEY_MAP).
+
+        ``assign=True`` adopts the given tensors (e.g. memory-mapped from the file)
+        instead of copying them into freshly allocated parameters.
+        """
         own = {to_checkpoint_key(k): k for k in self.state_dict().keys()}
         remapped = {own.get(k, k): v for k, v in state.items()}
-        self.load_state_dict(remapped, strict=True)
+        self.load_state_dict(remapped, strict=True, assign=assign)
+        self.reset_derived()
+
+    def reset_derived(self) -> None:
+        """Drop weights derived from the parameters (after any load)."""
         self.decode_head.invalidate()
         self.decode_head_conf.invalidate()
         self._folded = None

@@ -1,0 +1,195 @@
+"""``trufor-desk`` command line.
+
+Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results) and
+``weights`` (install / check / download the TruFor checkpoint).  Without a subcommand
+the GUI will open once it exists; until then the help is shown.
+
+Error policy: every problem the user can fix is one ``error: ...`` line on stderr (no
+traceback, no warnings) and a non-zero exit; other images of the same call still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from trufor_desk import __version__
+from trufor_desk.errors import UserError
+
+ENGINES = ("trufor",)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from trufor_desk.cli_weights import add_weights_parser
+
+    p = argparse.ArgumentParser(prog="trufor-desk",
+                                description="Image forgery analysis for forensic examiners (TruFor and more).")
+    p.add_argument("--version", action="version", version=f"trufor-desk {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    a = sub.add_parser("analyze", help="analyse images and write .npz results",
+                       description="Analyse images. Each result is an .npz with the official TruFor keys "
+                                   "(map, conf, score, np++, imgsize) plus provenance.")
+    a.add_argument("images", nargs="+", metavar="IMAGE")
+    a.add_argument("--engine", default="trufor", choices=ENGINES)
+    a.add_argument("--weights", metavar="PATH", help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the "
+                                                     "installed copy)")
+    a.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    a.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster and approximate")
+    a.add_argument("--out", metavar="FILE.npz|DIR",
+                   help="output file (one image) or folder; default: the current directory")
+    a.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
+    a.add_argument("--band-tokens", type=int, default=None, metavar="N",
+                   help="advanced: tokens per band in full-resolution stages (memory/speed trade-off)")
+
+    add_weights_parser(sub)
+    return p
+
+
+def _error(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+
+
+def _outputs_for(images: list[str], out: str | None) -> list[Path]:
+    """Where each image's .npz goes; refuses stem collisions and evidence overwrites."""
+    if out is not None and out.lower().endswith(".npz") and not Path(out).is_dir():
+        if len(images) > 1:
+            raise UserError(f"--out {out} names one file but {len(images)} images were given; use a folder")
+        targets = [Path(out)]
+    else:
+        folder = Path(out) if out is not None else Path.cwd()
+        if folder.exists() and not folder.is_dir():
+            raise UserError(f"--out {out}: exists and is not a folder")
+        seen: dict[str, str] = {}
+        for img in images:
+            stem = Path(img).stem
+            if stem in seen:
+                raise UserError(f"two inputs would write {stem}.npz: {seen[stem]} and {img}; "
+                                "rename one or analyse them separately")
+            seen[stem] = img
+        targets = [folder / f"{Path(img).stem}.npz" for img in images]
+    for img, t in zip(images, targets):
+        try:
+            if Path(img).exists() and t.exists() and os.path.samefile(img, t):
+                raise UserError(f"refusing to overwrite the evidence file {img}")
+        except OSError:
+            pass
+    return targets
+
+
+def save_npz_atomic(path: Path, arrays: dict) -> None:
+    """Write an .npz through a temporary file in the same folder, then rename."""
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+class _Bar:
+    """Progress on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str):
+        self.bar = None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=100, desc=label, unit="%", file=sys.stderr, leave=False,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]")
+
+    def __call__(self, fraction: float, message: str) -> None:
+        if self.bar is not None:
+            self.bar.n = round(100 * fraction, 1)
+            self.bar.set_postfix_str(message, refresh=False)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _make_engine(args):
+    if args.engine == "trufor":
+        from trufor_desk.engines.trufor.engine import TruForEngine
+
+        return TruForEngine(weights=args.weights, device=args.device, precision=args.precision,
+                            band_tokens=args.band_tokens)
+    raise UserError(f"unknown engine {args.engine}")  # pragma: no cover - argparse restricts choices
+
+
+def run_analyze(args) -> int:
+    from trufor_desk.errors import WeightsError
+    from trufor_desk.evidence import open_evidence
+
+    targets = _outputs_for(args.images, args.out)
+    engine = _make_engine(args)
+    failures = 0
+    for img, target in zip(args.images, targets):
+        bar = _Bar(Path(img).name)
+        try:
+            ev = open_evidence(img)
+            result = engine.analyze(ev, progress=bar)
+            bar.close()
+            save_npz_atomic(target, result.to_npz_dict())
+        except WeightsError as exc:
+            bar.close()
+            _error(str(exc))
+            return 1  # every further image would fail the same way
+        except UserError as exc:
+            bar.close()
+            _error(str(exc))
+            failures += 1
+            continue
+        except OSError as exc:
+            bar.close()
+            _error(f"{target}: cannot write result ({exc.strerror or exc})")
+            failures += 1
+            continue
+        summary = result.summary()
+        summary["output"] = str(target)
+        if args.json:
+            print(json.dumps(summary, sort_keys=True), flush=True)
+        else:
+            conf = f", reliability mean {summary['conf_mean']:.3f}" if "conf_mean" in summary else ""
+            score = "n/a" if result.score is None else f"{result.score:.4f}"
+            print(f"{img}: score {score}, map mean {summary['map_mean']:.3f}{conf} -> {target}", flush=True)
+    return 1 if failures else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.simplefilter("ignore")  # the CLI speaks through its own error lines only
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return run_analyze(args)
+        if args.command == "weights":
+            from trufor_desk.cli_weights import run_weights
+
+            return run_weights(args)
+        parser.print_help()
+        return 0
+    except UserError as exc:
+        _error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

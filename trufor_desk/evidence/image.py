@@ -1,0 +1,147 @@
+"""Read an evidence image without ever writing to it, hash it, decode it.
+
+The file is read into memory once; the SHA-256/MD5 and the decoded pixels come from
+the same bytes, so what was hashed is exactly what was analysed.  Decoding follows the
+official TruFor loader for 8-bit images (Pillow, ``convert("RGB")``: alpha dropped
+without compositing, palette expanded, EXIF orientation NOT applied) so results match
+the published model.  Inputs that ``convert("RGB")`` would damage are converted
+explicitly and the conversion is recorded: 16-bit images are scaled with ``>> 8``
+(Pillow would clip them to 255).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from trufor_desk.errors import EvidenceError
+
+DEFAULT_MAX_PIXELS = 250_000_000  # far above any camera; refuses decompression bombs
+MAX_FILE_BYTES = 2 << 30
+
+_SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N", "I"}
+
+
+@dataclass
+class Evidence:
+    """One image as examined: where it came from, its digests, its decoded pixels."""
+
+    path: Path
+    sha256: str
+    md5: str
+    size_bytes: int
+    format: str
+    mode: str
+    width: int
+    height: int
+    rgb: np.ndarray                     # uint8 (H, W, 3), stored orientation
+    conversions: list[str] = field(default_factory=list)
+    exif_orientation: int | None = None
+    n_frames: int = 1
+
+    def describe(self) -> dict:
+        return {"path": str(self.path), "sha256": self.sha256, "md5": self.md5,
+                "size_bytes": self.size_bytes, "format": self.format, "mode": self.mode,
+                "width": self.width, "height": self.height, "conversions": list(self.conversions),
+                "exif_orientation": self.exif_orientation}
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise EvidenceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    if path.is_dir():
+        raise EvidenceError(f"{path}: is a directory, not an image")
+    if st.st_size == 0:
+        raise EvidenceError(f"{path}: empty file, not an image")
+    if st.st_size > MAX_FILE_BYTES:
+        raise EvidenceError(f"{path}: file is {st.st_size} bytes, larger than the {MAX_FILE_BYTES} byte limit")
+    try:
+        with open(path, "rb") as fh:  # read-only, never opened for writing
+            return fh.read()
+    except OSError as exc:
+        raise EvidenceError(f"{path}: cannot read ({exc.strerror or exc})") from None
+
+
+def _to_rgb_u8(img, conversions: list[str]) -> np.ndarray:
+    mode = img.mode
+    if mode in _SIXTEEN_BIT_MODES:
+        arr = np.asarray(img)
+        if mode == "I" and arr.size and int(arr.max()) <= 255 and int(arr.min()) >= 0:
+            grey = arr.astype(np.uint8)
+            conversions.append("32-bit integer greyscale with values in 0..255 taken as 8-bit")
+        else:
+            grey = (np.clip(arr.astype(np.int64), 0, 65535) >> 8).astype(np.uint8)
+            conversions.append(f"16-bit greyscale ({mode}) scaled to 8 bits (>> 8) and replicated to RGB")
+        if mode == "I" and arr.size and (int(arr.max()) > 65535 or int(arr.min()) < 0):
+            conversions.append("values outside 0..65535 clipped before scaling")
+        return np.repeat(grey[:, :, None], 3, axis=2)
+    if mode in ("I;16S", "F"):
+        raise EvidenceError(f"unsupported pixel format {mode} (signed or floating-point samples)")
+    if mode != "RGB":
+        what = {"RGBA": "alpha channel dropped (not composited)", "P": "palette expanded to RGB",
+                "PA": "palette expanded to RGB, alpha dropped", "L": "greyscale replicated to RGB",
+                "LA": "greyscale replicated to RGB, alpha dropped", "1": "1-bit image expanded to RGB",
+                "CMYK": "CMYK converted to RGB (naive, no ICC profile)",
+                "YCbCr": "YCbCr converted to RGB", "RGBX": "padding channel dropped",
+                "LAB": "CIELAB converted to RGB", "HSV": "HSV converted to RGB"}.get(mode, f"{mode} converted to RGB")
+        conversions.append(what)
+        img = img.convert("RGB")
+    return np.asarray(img, dtype=np.uint8).copy()
+
+
+def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Evidence:
+    """Hash and decode an image file; any failure is one :class:`EvidenceError` line."""
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    data = _read_bytes(path)
+    sha = hashlib.sha256(data).hexdigest()
+    md5 = hashlib.md5(data).hexdigest()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # our own pixel limit replaces Pillow's bomb warning
+            img = Image.open(io.BytesIO(data))
+            img.MAX_IMAGE_PIXELS = None
+            w, h = img.size
+            if w * h > max_pixels:
+                raise EvidenceError(f"{path}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels} "
+                                    "(possible decompression bomb; raise the limit if the image is genuine)")
+            fmt = img.format or "unknown"
+            n_frames = int(getattr(img, "n_frames", 1) or 1)
+            conversions: list[str] = []
+            if n_frames > 1:
+                img.seek(0)
+                conversions.append(f"first of {n_frames} frames analysed")
+            try:
+                orientation = img.getexif().get(0x0112)
+            except Exception:  # malformed EXIF is metadata trouble, not a decoding failure
+                orientation = None
+            img.load()
+            mode = img.mode
+            rgb = _to_rgb_u8(img, conversions)
+    except EvidenceError:
+        raise
+    except UnidentifiedImageError:
+        raise EvidenceError(f"{path}: not an image, or a format this build cannot decode") from None
+    except Image.DecompressionBombError as exc:
+        raise EvidenceError(f"{path}: refused as a possible decompression bomb ({exc})") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "truncated" in msg.lower() or isinstance(exc, EOFError):
+            raise EvidenceError(f"{path}: truncated or corrupt image ({msg})") from None
+        raise EvidenceError(f"{path}: cannot decode image ({msg})") from None
+    except MemoryError:
+        raise EvidenceError(f"{path}: not enough memory to decode a {w}x{h} image") from None
+    return Evidence(path=path, sha256=sha, md5=md5, size_bytes=len(data), format=fmt, mode=mode,
+                    width=rgb.shape[1], height=rgb.shape[0], rgb=rgb, conversions=conversions,
+                    exif_orientation=int(orientation) if orientation else None, n_frames=n_frames)
