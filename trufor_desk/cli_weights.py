@@ -140,7 +140,7 @@ def _print_status(status: dict[str, Any], out: TextIO) -> None:
     print(f"state:    {status['state']}", file=out)
     record = status.get("record")
     if record:
-        print(f"installed {record.get('installed_at', '?')} from {record.get('source', '?')}", file=out)
+        print(f"installed: {record.get('installed_at', '?')} from {record.get('source', '?')}", file=out)
 
 
 def run_weights(args: argparse.Namespace) -> int:

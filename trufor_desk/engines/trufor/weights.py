@@ -29,6 +29,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -96,6 +97,10 @@ _SHOW = 4
 #: optimizer hyper-parameters): bool, signed/unsigned integers, floats.  Object, string,
 #: void and datetime dtypes are deliberately absent.
 _NUMPY_SCALAR_CODES = "?bhilqBHILQefd"
+#: ``torch.serialization.safe_globals`` edits one process-wide set and removes its
+#: entries on exit; serialising our loads keeps one thread's exit from pulling the
+#: allow-list out from under another thread's load.
+_LOAD_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------- paths
@@ -209,7 +214,7 @@ def _unsafe_global(message: str) -> str | None:
     for pattern in _UNSAFE_PATTERNS:
         match = pattern.search(message)
         if match:
-            return match.group(1).strip().rstrip(".")
+            return match.group(1).strip().strip("`").rstrip(".")
     return None
 
 
@@ -259,13 +264,14 @@ def _restricted_torch_load(path: Path, label: str, use_mmap: bool) -> Any:
 
     import torch
 
-    # Only add what is not registered already: safe_globals removes its entries on
-    # exit, which would otherwise also drop globals the host application added itself.
-    present = set(torch.serialization.get_safe_globals())
-    extra = [g for g in _numpy_safe_globals() if g not in present]
     try:
-        with torch.serialization.safe_globals(extra):
-            return torch.load(path, map_location="cpu", weights_only=True, mmap=use_mmap)
+        with _LOAD_LOCK:
+            # Only add what is not registered already: safe_globals removes its entries
+            # on exit, which would otherwise also drop globals the host application added.
+            present = set(torch.serialization.get_safe_globals())
+            extra = [g for g in _numpy_safe_globals() if g not in present]
+            with torch.serialization.safe_globals(extra):
+                return torch.load(path, map_location="cpu", weights_only=True, mmap=use_mmap)
     except pickle.UnpicklingError as exc:
         offending = _unsafe_global(str(exc))
         if offending is None:
@@ -549,12 +555,20 @@ def _install(
                         ckpt_digests, size = _copy_hashing(fh, out, ("sha256",))
                 out.flush()
                 os.fsync(out.fileno())
-        except (zipfile.BadZipFile, EOFError, ValueError) as exc:
+        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+            # bad CRC / cut-off member, unsupported compression, encrypted member
             raise WeightsError(
                 f"{name} is truncated or corrupt ({_one_line(exc)}); nothing installed"
             ) from None
         except OSError as exc:
             raise WeightsError(f"cannot copy {name} to {dest}: {exc.strerror or exc}") from None
+
+        # Load first (safely): "not a checkpoint" explains a wrong file better than a
+        # hash mismatch does, and a broken file is never installed, even with force.
+        label = f"{name} ({ZIP_MEMBER})" if kind == "release-zip" else name
+        state = _load(tmp, None, label)
+        del state
+        gc.collect()  # drop the memory map before renaming the file (needed on Windows)
 
         sha = ckpt_digests["sha256"]
         if sha != expected_ckpt_sha256.lower():
@@ -564,11 +578,6 @@ def _install(
                     f"{name} does not contain the official TruFor checkpoint: " + "; ".join(problems)
                     + " (nothing installed; use --force to install it anyway, unverified)"
                 )
-
-        label = f"{name} ({ZIP_MEMBER})" if kind == "release-zip" else name
-        state = _load(tmp, None, label)
-        del state
-        gc.collect()  # drop the memory map before renaming the file (needed on Windows)
 
         try:
             os.replace(tmp, final)
