@@ -132,6 +132,7 @@ class TruForNet(nn.Module):
 
         # Noiseprint++ (on the un-normalised input)
         share = _STAGE_SHARE["noiseprint"]
+        report(0.0, "Noiseprint++")
         folded = self.folded_dncnn() if low != torch.float32 else None
         npp = noiseprint_tiled(self.dncnn, x, opts.dncnn_tile, folded, low,
                                step=lambda f: report(share * f, "Noiseprint++"))
