@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Sequence
 
 from trufor_desk import __version__
+from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, create_engine, default_engine, engine_names
 from trufor_desk.errors import UserError
 
-ENGINES = ("trufor",)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -36,7 +36,9 @@ def _build_parser() -> argparse.ArgumentParser:
                        description="Analyse images. Each result is an .npz with the official TruFor keys "
                                    "(map, conf, score, np++, imgsize) plus provenance.")
     a.add_argument("images", nargs="+", metavar="IMAGE")
-    a.add_argument("--engine", default="trufor", choices=ENGINES)
+    a.add_argument("--engine", default=None, choices=engine_names(),
+                   help="detector (default: trufor when weights are installed, else "
+                        f"{DEFAULT_WEIGHT_FREE}, which needs no weights)")
     a.add_argument("--weights", metavar="PATH", help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the "
                                                      "installed copy)")
     a.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
@@ -123,12 +125,9 @@ class _Bar:
 
 
 def _make_engine(args):
-    if args.engine == "trufor":
-        from trufor_desk.engines.trufor.engine import TruForEngine
-
-        return TruForEngine(weights=args.weights, device=args.device, precision=args.precision,
-                            band_tokens=args.band_tokens)
-    raise UserError(f"unknown engine {args.engine}")  # pragma: no cover - argparse restricts choices
+    name = args.engine or default_engine(args.weights)
+    return create_engine(name, weights=args.weights, device=args.device, precision=args.precision,
+                         band_tokens=args.band_tokens)
 
 
 def run_analyze(args) -> int:

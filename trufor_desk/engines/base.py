@@ -75,6 +75,8 @@ class AnalysisResult:
     params: dict[str, Any] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # e.g. why a method does not apply
+    applicable: bool = True                          # False: the method cannot judge this image
 
     @property
     def imgsize(self) -> tuple[int, int]:
@@ -102,6 +104,8 @@ class AnalysisResult:
         out["engine_version"] = np.asarray(self.engine_version)
         out["params_json"] = np.asarray(json.dumps(self.params, sort_keys=True))
         out["timings_json"] = np.asarray(json.dumps(self.timings, sort_keys=True))
+        out["notes_json"] = np.asarray(json.dumps(self.notes))
+        out["applicable"] = np.asarray(self.applicable)
         for key, value in self.provenance.items():
             out[f"prov_{key}"] = np.asarray(value if value is not None else "")
         return out
@@ -119,6 +123,8 @@ class AnalysisResult:
             "map_fraction_above_0.5": float((loc > 0.5).mean()),
             "params": self.params,
             "timings": self.timings,
+            "applicable": self.applicable,
+            "notes": self.notes,
         }
         if self.reliability is not None:
             d["conf_mean"] = float(self.reliability.mean())

@@ -44,6 +44,7 @@ class Evidence:
     conversions: list[str] = field(default_factory=list)
     exif_orientation: int | None = None
     n_frames: int = 1
+    raw: bytes = field(default=b"", repr=False)  # the file's bytes (JPEG tables, metadata)
 
     def describe(self) -> dict:
         return {"path": str(self.path), "sha256": self.sha256, "md5": self.md5,
@@ -144,4 +145,5 @@ def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS)
         raise EvidenceError(f"{path}: not enough memory to decode a {w}x{h} image") from None
     return Evidence(path=path, sha256=sha, md5=md5, size_bytes=len(data), format=fmt, mode=mode,
                     width=rgb.shape[1], height=rgb.shape[0], rgb=rgb, conversions=conversions,
-                    exif_orientation=int(orientation) if orientation else None, n_frames=n_frames)
+                    exif_orientation=int(orientation) if orientation else None, n_frames=n_frames,
+                    raw=data)

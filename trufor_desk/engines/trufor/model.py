@@ -24,7 +24,7 @@ from .chunking import DEFAULT_BAND_TOKENS, nchw
 from .encoder import EMBED_DIMS, HEADS, EncoderBranch, make_branch_modules, make_stage_modules
 from .fusion import FeatureFusion, FeatureRectify
 from .heads import MLPDecoder, build_detection, decode_lowres, detection_features
-from .noiseprint import DEFAULT_TILE, build_dncnn, folded_layers, noiseprint_tiled
+from .noiseprint import DEFAULT_TILE, build_dncnn, noiseprint_tiled
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -79,7 +79,6 @@ class TruForNet(nn.Module):
         self.decode_head_conf = MLPDecoder(EMBED_DIMS, 1, bn_eps=1e-5)
         self.detection = build_detection()
         self.dncnn = build_dncnn()
-        self._folded = None
 
     def expected_checkpoint_shapes(self) -> dict[str, tuple[int, ...]]:
         """Official checkpoint key -> shape, for validating a file before loading it."""
@@ -100,12 +99,6 @@ class TruForNet(nn.Module):
         """Drop weights derived from the parameters (after any load)."""
         self.decode_head.invalidate()
         self.decode_head_conf.invalidate()
-        self._folded = None
-
-    def folded_dncnn(self):
-        if self._folded is None:
-            self._folded = folded_layers(self.dncnn)
-        return self._folded
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, opts: RunOptions | None = None,
@@ -133,9 +126,7 @@ class TruForNet(nn.Module):
         # Noiseprint++ (on the un-normalised input)
         share = _STAGE_SHARE["noiseprint"]
         report(0.0, "Noiseprint++")
-        folded = self.folded_dncnn() if low != torch.float32 else None
-        npp = noiseprint_tiled(self.dncnn, x, opts.dncnn_tile, folded, low,
-                               step=lambda f: report(share * f, "Noiseprint++"))
+        npp = noiseprint_tiled(self.dncnn, x, opts.dncnn_tile, step=lambda f: report(share * f, "Noiseprint++"))
         mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         rgb_in = (x - mean) / std

@@ -1,0 +1,1 @@
+"""Scoring detector outputs against ground truth (TruFor's published protocol)."""
