@@ -1,8 +1,8 @@
 """``trufor-desk`` command line.
 
-Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results) and
-``weights`` (install / check / download the TruFor checkpoint).  Without a subcommand
-the GUI will open once it exists; until then the help is shown.
+Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results), ``weights``
+(install / check / download the TruFor checkpoint) and ``gui``; without a subcommand the
+investigator window opens.
 
 Error policy: every problem the user can fix is one ``error: ...`` line on stderr (no
 traceback, no warnings) and a non-zero exit; other images of the same call still run.
@@ -49,6 +49,11 @@ def _build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
     a.add_argument("--band-tokens", type=int, default=None, metavar="N",
                    help="advanced: tokens per band in full-resolution stages (memory/speed trade-off)")
+
+    g = sub.add_parser("gui", help="open the investigator window (the default without a command)")
+    g.add_argument("images", nargs="*", metavar="IMAGE")
+    g.add_argument("--engine", default=None, help="engine selected in the toolbar")
+    g.add_argument("--analyze", action="store_true", help="analyse the last opened image right away")
 
     add_weights_parser(sub)
     return p
@@ -180,8 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trufor_desk.cli_weights import run_weights
 
             return run_weights(args)
-        parser.print_help()
-        return 0
+        from trufor_desk.gui.app import run_gui
+
+        if args.command == "gui":
+            return run_gui(args.images, args.engine, args.analyze)
+        return run_gui([])
     except UserError as exc:
         _error(str(exc))
         return 1

@@ -46,6 +46,19 @@ class Evidence:
     n_frames: int = 1
     raw: bytes = field(default=b"", repr=False)  # the file's bytes (JPEG tables, metadata)
 
+    def crop(self, x: int, y: int, w: int, h: int) -> "Evidence":
+        """The same evidence restricted to a rectangle (for analysing a selection).
+
+        Hashes and raw bytes stay those of the whole file; the crop is recorded as a
+        conversion so every result says which pixels it saw.
+        """
+        from dataclasses import replace
+
+        if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > self.width or y + h > self.height:
+            raise EvidenceError(f"selection {w}x{h}+{x}+{y} is outside the {self.width}x{self.height} image")
+        return replace(self, rgb=self.rgb[y:y + h, x:x + w].copy(), width=w, height=h,
+                       conversions=self.conversions + [f"selection {w}x{h} at x={x}, y={y} analysed"])
+
     def describe(self) -> dict:
         return {"path": str(self.path), "sha256": self.sha256, "md5": self.md5,
                 "size_bytes": self.size_bytes, "format": self.format, "mode": self.mode,

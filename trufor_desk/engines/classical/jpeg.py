@@ -1,0 +1,438 @@
+"""JPEG compression-history detector: grid alignment (ZERO) and aligned double quantisation.
+
+Two independent traces of a JPEG file's history are looked for, each written from its
+paper and vectorised over the whole image:
+
+**Grid origin, after ZERO** (Nikoukhah, Morel, Grompone von Gioi, 2021).  A block that
+lies on a JPEG grid, once DCT-transformed, has many coefficients that round to zero;
+a block straddling the grid has few.  For every pixel position we count the zeros of
+the 8x8 block starting there (a sliding DCT done with 8+64 one-dimensional OpenCV
+filters), then every pixel votes for the grid origin of the block containing it that
+has the most zeros (ties: no vote).  The most voted origin is the main grid.  A region
+whose pixels vote for another origin is declared by an a-contrario test: under the
+null hypothesis votes are uniform over the 64 origins, so the number of false alarms of
+a window holding ``k`` votes for origin ``g`` is ``N_tests * P[Binomial(n, 1/64) >= k]``.
+Votes inside one 8x8 cell are strongly dependent, so ``n`` and ``k`` are counted in
+cells (pixels / 64), which keeps the test conservative.  A window with NFA < 1 is
+meaningful; a region pasted with a shifted grid and saved at high quality shows up.
+
+**Aligned double quantisation, after Bianchi & Piva** (IEEE TIFS 2012).  On the file's
+grid, block DCTs are recomputed from the decoded luminance and divided by the file's
+own luminance quantisation table (read from the file bytes), giving, per frequency, the
+integers that were stored.  A region that was JPEG compressed before (at step ``q1``) and
+again at ``q2`` has a periodic histogram; a pasted region that was not (or was on
+another grid, or at another step) does not.  Per frequency, the unquantised
+distribution is estimated by calibration (DCT on a grid shifted by 4 pixels), the
+single- and double-quantisation models ``p_SQ`` and ``p_DQ(q1)`` are derived from it
+(observation noise modelled from the image's own rounding error), and the primary step
+``q1`` is chosen by maximum likelihood of the mixture ``a*p_SQ + (1-a)*p_DQ`` fitted
+by EM.  Frequencies where that mixture beats the single-quantisation model by a clear
+likelihood margin carry evidence; every block gets the log-likelihood ratio
+``sum_f log p_SQ(x_f) / p_DQ(x_f)`` (single = tampered over double = original),
+smoothed over neighbouring blocks, turned into the posterior probability that the
+block was *not* double compressed.
+
+The map is the larger of the two (1 = suspicious).  Non-JPEG inputs are not an error:
+the result has ``applicable=False``, an all-zero map and a note.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+
+from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality,
+                           is_jpeg, jpeg_tables, luminance)
+
+NOT_JPEG_NOTE = "not a JPEG file: the JPEG grid/double-quantisation analysis does not apply"
+
+# zig-zag order of the 8x8 frequencies (row, column)
+_ZIGZAG = sorted(((u, v) for u in range(8) for v in range(8)),
+                 key=lambda t: (t[0] + t[1], t[0] if (t[0] + t[1]) % 2 else t[1]))
+
+
+# ----------------------------------------------------------------------------- ZERO
+def zero_counts(y: np.ndarray) -> np.ndarray:
+    """Number of DCT coefficients rounding to zero for the 8x8 block starting at every
+    pixel position; uint8 (H-7, W-7).  ``y`` is the float32 luminance."""
+    import cv2
+
+    h, w = y.shape
+    src = (y - 128.0).astype(np.float32)
+    counts = np.zeros((h - 7, w - 7), np.uint8)
+    for u in range(8):
+        kr = DCT8[u].astype(np.float32).reshape(1, 8)
+        rows = cv2.filter2D(src, cv2.CV_32F, kr, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+        for v in range(8):
+            kc = DCT8[v].astype(np.float32).reshape(8, 1)
+            coef = cv2.filter2D(rows, cv2.CV_32F, kc, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+            counts += (np.abs(coef[:h - 7, :w - 7]) < 0.5)
+    return counts
+
+
+def zero_votes(counts: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Per-pixel vote (grid origin ``oy*8 + ox``, or -1 = no vote) from zero counts.
+
+    The 64 blocks containing a pixel start at the 8x8 window of positions above-left of
+    it and lie on 64 different grids, so the vote is a windowed arg-max: keys
+    ``count*64 + grid`` and ``count*64 + (63 - grid)`` are max-filtered (grey dilation),
+    giving the largest count with the highest and the lowest grid among its ties; a
+    tie is when those differ.  Positions with a negative count are ignored.
+    """
+    import cv2
+
+    ch, cw = counts.shape
+    yy = (np.arange(ch) % 8)[:, None]
+    xx = (np.arange(cw) % 8)[None, :]
+    grid = (yy * 8 + xx).astype(np.int16)
+    c = counts.astype(np.int16)
+    k1 = np.full((h, w), -1, np.int16)
+    k2 = np.full((h, w), -1, np.int16)
+    ok = c >= 0
+    k1[:ch, :cw] = np.where(ok, c * 64 + grid, -1)
+    k2[:ch, :cw] = np.where(ok, c * 64 + (63 - grid), -1)
+    kern = np.ones((8, 8), np.uint8)
+    m1 = cv2.dilate(k1, kern, anchor=(7, 7), borderType=cv2.BORDER_CONSTANT, borderValue=-1)
+    m2 = cv2.dilate(k2, kern, anchor=(7, 7), borderType=cv2.BORDER_CONSTANT, borderValue=-1)
+    g_hi = m1 % 64
+    g_lo = 63 - (m2 % 64)
+    votes = g_hi.astype(np.int16)
+    votes[(g_hi != g_lo) | (m1 < 64)] = -1
+    return votes
+
+
+def _binom_log10_sf(k: np.ndarray | int, n: int, p: float) -> np.ndarray:
+    from scipy.stats import binom
+
+    return binom.logsf(np.asarray(k) - 1, n, p) / np.log(10)
+
+
+def _meaningful_regions(votes: np.ndarray, grids: list[int], p_of: dict[int, float],
+                        log10_tests: float, windows: tuple[int, ...]) -> tuple[np.ndarray, float, list[int]]:
+    """Pixels of windows where grid ``g`` has significantly many votes (NFA < 1).
+
+    Votes are counted in 8x8 cells (pixels / 64), the independent units; a window of
+    ``win`` pixels holds ``n = win^2 / 64`` cells and ``k`` votes for ``g``; its NFA is
+    ``10**log10_tests * P[Binomial(n, p_g) >= k]``."""
+    import cv2
+
+    h, w = votes.shape
+    region = np.zeros((h, w), np.float32)
+    min_nfa = 0.0
+    found = []
+    for g in grids:
+        ind = (votes == g).astype(np.float32)
+        for win in windows:
+            if win > min(h, w):
+                continue
+            n = win * win // 64
+            ks = np.arange(0, n + 1)
+            lnfa = log10_tests + _binom_log10_sf(ks, n, p_of[g])
+            if not (lnfa < 0).any():
+                continue
+            k_star = int(ks[np.argmax(lnfa < 0)])
+            k = cv2.boxFilter(ind, cv2.CV_32F, (win, win), normalize=False,
+                              borderType=cv2.BORDER_CONSTANT) / 64.0
+            kmax = float(k.max())
+            if kmax < k_star:
+                continue
+            min_nfa = min(min_nfa, float(lnfa[min(int(kmax), n)]))
+            centres = (k >= k_star).astype(np.uint8)
+            cover = cv2.dilate(centres, np.ones((win, win), np.uint8)) > 0
+            dens = cv2.boxFilter(ind, cv2.CV_32F, (17, 17), borderType=cv2.BORDER_REFLECT)
+            reg = (cover & (dens > 1.5 * p_of[g] + 0.05)).astype(np.uint8)
+            reg = cv2.morphologyEx(reg, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
+            region = np.maximum(region, reg.astype(np.float32))
+            found.append(g)
+    return region, min_nfa, sorted(set(found))
+
+
+def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None) -> dict[str, Any]:
+    """ZERO grid votes, the main grid with its NFA, and the map of meaningful regions
+    aligned to another grid.
+
+    Two vote maps are used.  The first is ZERO's own: every pixel votes among all 64
+    origins; a region whose last compression was on another grid (e.g. a JPEG-decoded
+    image cropped and saved at very high quality) votes for it.  In a JPEG file the
+    last compression's grid usually wins everywhere, so a second vote excludes every
+    origin sharing a row or a column offset with the main grid (those inherit zeros
+    from it): a region that still carries an earlier, shifted grid (a non-aligned paste)
+    then concentrates its votes on that grid, while elsewhere the votes stay spread.
+    For this second vote the background probability of each origin is its share of all
+    votes, not 1/49, because blocking of the main grid favours some origins.
+    """
+    h, w = y.shape
+    out: dict[str, Any] = {"main_grid": None, "main_log10_nfa": 0.0, "map": np.zeros((h, w), np.float32),
+                           "min_log10_nfa": 0.0, "foreign_grids": []}
+    if h < 8 or w < 8:
+        return out
+    counts = zero_counts(y)
+    if step is not None:
+        step(0.5, "JPEG grid: votes")
+    votes = zero_votes(counts, h, w)
+    valid = votes >= 0
+    hist = np.bincount(votes[valid].astype(np.int64), minlength=64)
+    n_votes = int(valid.sum())
+    if n_votes == 0:
+        return out
+    main = int(hist.argmax())
+    # global test of the main grid: cells, not pixels, are the independent units
+    n_cells = max(n_votes // 64, 1)
+    k_cells = int(hist[main] // 64)
+    main_nfa = float(np.log10(64) + _binom_log10_sf(k_cells, n_cells, 1 / 64)) if k_cells > 0 else 0.0
+    out.update(main_grid=(main // 8, main % 8), main_log10_nfa=main_nfa)
+    if main_nfa >= 0:  # no meaningful grid at all: nothing to compare regions with
+        return out
+    n_windows = max((h * w) // 64, 1)
+    nwin = len(windows)
+    cands = [int(g) for g in np.nonzero(hist)[0] if g != main and hist[g] >= 64 * 4]
+    reg1, nfa1, f1 = _meaningful_regions(votes, cands, {g: 1 / 64 for g in cands},
+                                         float(np.log10(63 * n_windows * nwin)), windows)
+    if step is not None:
+        step(0.75, "JPEG grid: secondary votes")
+    my, mx = main // 8, main % 8
+    # origins are absolute: block starting at (i, j) lies on grid (i % 8, j % 8)
+    c2 = counts.astype(np.int16)
+    c2[my::8, :] = -1
+    c2[:, mx::8] = -1
+    votes2 = zero_votes(c2, h, w)
+    v2 = votes2 >= 0
+    hist2 = np.bincount(votes2[v2].astype(np.int64), minlength=64)
+    n2 = max(int(v2.sum()), 1)
+    cands2 = [int(g) for g in np.nonzero(hist2)[0] if hist2[g] >= 64 * 4]
+    p2 = {g: float(min(max(hist2[g] / n2, 1 / 49), 0.5)) for g in cands2}
+    reg2, nfa2, f2 = _meaningful_regions(votes2, cands2, p2, float(np.log10(49 * n_windows * nwin)), windows)
+    region = np.maximum(reg1, reg2)
+    found = sorted(set(f1) | set(f2))
+    out.update(map=region, min_log10_nfa=min(nfa1, nfa2), foreign_grids=[(g // 8, g % 8) for g in found])
+    return out
+
+
+# ------------------------------------------------------------- double quantisation
+def _leak_kernel(sigma_over_q: float) -> np.ndarray:
+    """Probability that observation noise moves a quantised value by -1, 0, +1."""
+    from scipy.stats import norm
+
+    s = max(float(sigma_over_q), 1e-3)
+    side = float(norm.sf(0.5 / s))
+    side = min(side, 0.3)
+    return np.array([side, 1 - 2 * side, side])
+
+
+def _interval_probs(sorted_vals: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    cdf = np.searchsorted(sorted_vals, edges, side="left") / max(sorted_vals.size, 1)
+    return np.diff(cdf)
+
+
+def dq_frequency_model(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float,
+                       max_q1: int, m: int = 40) -> dict[str, Any]:
+    """Fit the primary step of one frequency and return per-value log-LRs.
+
+    ``x_obs``: integer values stored at this frequency (one per block);
+    ``calib``: calibrated unquantised coefficients (float, same frequency).
+    Returns dict(q1, gain (log-likelihood gain over single quantisation), alpha,
+    llr (array over -m..m: log p_SQ/p_DQ)).
+    """
+    support = np.arange(-m, m + 1)
+    xo = np.clip(x_obs, -m - 1, m + 1)
+    inside = np.abs(xo) <= m
+    hist = np.bincount((xo[inside] + m).astype(np.int64), minlength=2 * m + 1).astype(np.float64)
+    total = hist.sum()
+    res = {"q1": 0, "gain": 0.0, "alpha": 1.0, "llr": np.zeros(2 * m + 1)}
+    if total < 50:
+        return res
+    cs = np.sort(calib.astype(np.float64))
+    leak = _leak_kernel(sigma / q2)
+    floor = 1e-4
+
+    def finish(p: np.ndarray) -> np.ndarray:
+        p = np.convolve(p, leak, mode="same")
+        p = p + floor / p.size
+        return p / p.sum()
+
+    p_sq = finish(_interval_probs(cs, q2 * (np.r_[support, m + 1] - 0.5)))
+    ll_sq = float((hist * np.log(p_sq)).sum())
+    best = None
+    for q1 in range(1, max_q1 + 1):
+        if q1 == q2 or (q2 % q1 == 0):
+            continue  # indistinguishable from single quantisation
+        kmax = int(np.ceil((m + 1) * q2 / q1)) + 1
+        ks = np.arange(-kmax, kmax + 1)
+        pk = _interval_probs(cs, q1 * (np.r_[ks, kmax + 1] - 0.5))
+        pos = q1 * ks / q2
+        lo = np.floor(pos + 0.5)  # round half up; exact halves split between the two bins
+        half = np.isclose(pos - np.floor(pos), 0.5)
+        p_dq = np.zeros(2 * m + 1)
+        idx = lo.astype(np.int64) + m
+        ok = (idx >= 0) & (idx <= 2 * m)
+        w_main = np.where(half, 0.5, 1.0)
+        np.add.at(p_dq, idx[ok], (pk * w_main)[ok])
+        idx2 = idx - 1
+        ok2 = half & (idx2 >= 0) & (idx2 <= 2 * m)
+        np.add.at(p_dq, idx2[ok2], 0.5 * pk[ok2])
+        p_dq = finish(p_dq)
+        a = 0.5
+        for _ in range(30):
+            mix = a * p_sq + (1 - a) * p_dq
+            r = a * p_sq / mix
+            a = float((hist * r).sum() / total)
+            a = min(max(a, 1e-3), 1 - 1e-3)
+        ll = float((hist * np.log(a * p_sq + (1 - a) * p_dq)).sum())
+        if best is None or ll > best[0]:
+            best = (ll, q1, a, p_dq)
+    if best is None:
+        return res
+    ll, q1, a, p_dq = best
+    res.update(q1=q1, gain=ll - ll_sq, alpha=a, llr=np.log(p_sq) - np.log(p_dq))
+    return res
+
+
+def dq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 20,
+                step=None) -> dict[str, Any]:
+    """Bianchi-Piva aligned double-quantisation posterior per 8x8 block."""
+    import cv2
+
+    h, w = y.shape
+    coefs = block_dct(y, 0, 0)
+    nby, nbx = coefs.shape[:2]
+    out: dict[str, Any] = {"block_map": np.zeros((nby, nbx), np.float32), "freqs": [], "sigma": 0.0}
+    if nby * nbx < 16:
+        return out
+    calib = block_dct(y, 4, 4)
+    q = np.maximum(q_table, 1.0)
+    xr = coefs / q
+    x = np.round(xr).astype(np.int64)
+    # observation noise of a re-computed coefficient, from frequencies with coarse steps
+    coarse = q >= 6
+    if coarse.any():
+        err = (xr - x)[..., coarse] * q[coarse]
+        sigma = float(1.4826 * np.median(np.abs(err))) if err.size else 0.4
+    else:
+        sigma = 0.4
+    sigma = float(np.clip(sigma, 0.2, 2.0))
+    out["sigma"] = sigma
+    llr = np.zeros((nby, nbx))
+    freqs = []
+    nblocks = nby * nbx
+    for idx, (u, v) in enumerate(_ZIGZAG[1:n_freq + 1]):
+        if step is not None:
+            step(idx / n_freq, "double quantisation: fitting primary steps")
+        q2 = float(q[u, v])
+        max_q1 = int(min(max(2 * q2 + 8, 16), 64))
+        fit = dq_frequency_model(x[:, :, u, v].ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_q1)
+        # A clear likelihood margin.  The calibrated single-quantisation model is only an
+        # approximation, and its misfit grows with the number of blocks, so chance gains
+        # of a free mixture do too: on single-compressed images they stay below ~0.06 per
+        # block, while a real double quantisation gains 0.2-0.7 per block.  The mixture
+        # must also say that most blocks are double compressed (the host).
+        if fit["q1"] and fit["gain"] > 20.0 + 0.1 * nblocks and fit["alpha"] < 0.85:
+            m = (fit["llr"].size - 1) // 2
+            xv = np.clip(x[:, :, u, v], -m - 1, m + 1)
+            table = np.r_[0.0, fit["llr"], 0.0]  # outside the modelled range: no evidence
+            contrib = table[xv + m + 1]
+            llr += np.clip(contrib, -3.0, 3.0)
+            freqs.append({"u": u, "v": v, "q2": q2, "q1": int(fit["q1"]), "gain": round(fit["gain"], 1),
+                          "alpha": round(fit["alpha"], 3)})
+    out["freqs"] = freqs
+    if len(freqs) < 3:  # one or two stray frequencies are not a double compression
+        out["freqs"] = []
+        return out
+    if not freqs:
+        return out
+    sm = cv2.boxFilter(llr.astype(np.float32), cv2.CV_32F, (3, 3), normalize=True,
+                       borderType=cv2.BORDER_REFLECT) * 3.0
+    post = 1.0 / (1.0 + np.exp(-np.clip(sm, -30, 30)))
+    out["block_map"] = post.astype(np.float32)
+    return out
+
+
+# ------------------------------------------------------------------------ engine
+class JpegEngine:
+    """JPEG grid (ZERO) and aligned double-quantisation (Bianchi & Piva) detector."""
+
+    name = "jpeg"
+    version = "1.0.0"
+    requires_weights = False
+    OPTIONS: tuple[str, ...] = ()
+
+    def __init__(self) -> None:
+        pass
+
+    def params(self) -> dict[str, Any]:
+        return {"dq_frequencies": 20, "zero_windows": [32, 64]}
+
+    def analyze(self, evidence, params: dict[str, Any] | None = None,
+                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:
+        ck = Checkpoint(progress, cancel)
+        ck.step(0.0, "JPEG analysis: reading the file's tables")
+        t0 = time.perf_counter()
+        rgb = evidence.rgb
+        h, w = rgb.shape[:2]
+        all_params = self.params()
+        all_params.update(params or {})
+        prov = base_provenance(evidence)
+        notes: list[str] = []
+        tables = jpeg_tables(getattr(evidence, "raw", b"")) if is_jpeg(evidence) else None
+        if tables is None:
+            note = NOT_JPEG_NOTE if not is_jpeg(evidence) else \
+                "JPEG quantisation tables could not be read: the double-quantisation analysis does not apply"
+            ck.step(1.0, "JPEG analysis: not applicable")
+            return AnalysisResult(engine=self.name, engine_version=self.version,
+                                  localization=np.zeros((h, w), np.float32), params=all_params,
+                                  provenance=prov, notes=[note], applicable=False,
+                                  timings={"total_s": round(time.perf_counter() - t0, 3)})
+        q2 = tables["luma_q"]
+        prov["jpeg_quality_estimate"] = estimate_quality(q2)
+        prov["jpeg_luma_table"] = " ".join(str(int(v)) for v in q2.ravel())
+        prov["jpeg_progressive"] = str(tables["progressive"]).lower()
+        y = luminance(rgb)
+        ck.step(0.05, "JPEG grid: counting DCT zeros (ZERO)")
+        t1 = time.perf_counter()
+        z = zero_analysis(y)
+        t_zero = time.perf_counter() - t1
+        ck.step(0.55, "JPEG grid: done; double quantisation")
+        t2 = time.perf_counter()
+        dq = dq_analysis(y, q2, step=ck.sub(0.55, 0.95).step)
+        t_dq = time.perf_counter() - t2
+        dq_map = blocks_to_pixels(dq["block_map"], h, w)
+        zero_map = z["map"].astype(np.float32)
+        loc = np.clip(np.maximum(dq_map, zero_map), 0.0, 1.0).astype(np.float32)
+
+        # notes and a score
+        main = z["main_grid"]
+        if main is None or z["main_log10_nfa"] >= 0:
+            notes.append("no meaningful JPEG grid found in the pixels (ZERO)")
+        elif tuple(main) != (0, 0):
+            notes.append(f"main JPEG grid origin is {main} (row, column), not (0, 0): "
+                         "the image was likely cropped after an earlier compression")
+        if z["foreign_grids"]:
+            notes.append(f"regions aligned to other JPEG grids: {z['foreign_grids']} "
+                         f"(best log10 NFA {z['min_log10_nfa']:.1f})")
+        if dq["freqs"]:
+            notes.append(f"aligned double quantisation found in {len(dq['freqs'])} DCT frequencies; "
+                         "the map is the posterior that a block was compressed only once")
+        else:
+            notes.append("no aligned double-quantisation trace (single compression, or a primary "
+                         "quantisation the analysis cannot tell apart); the DQ part of the map is empty")
+        zero_score = 1.0 / (1.0 + 10.0 ** z["min_log10_nfa"]) if z["foreign_grids"] else 0.0
+        if dq["freqs"] and dq["block_map"].size:
+            bm = dq["block_map"]
+            k = max(16, bm.size // 100)
+            dq_score = float(np.sort(bm.ravel())[-min(k, bm.size)])
+        else:
+            dq_score = 0.0
+        score = float(max(zero_score, dq_score))
+        ck.step(1.0, "JPEG analysis: done")
+        prov["dq_frequencies_used"] = len(dq["freqs"])
+        prov["dq_primary_steps"] = " ".join(f"{f['u']}{f['v']}:{f['q1']}/{int(f['q2'])}" for f in dq["freqs"])
+        prov["dq_noise_sigma"] = round(float(dq.get("sigma", 0.0)), 3)
+        prov["zero_main_grid"] = "" if main is None else f"{main[0]},{main[1]}"
+        prov["zero_main_log10_nfa"] = round(float(z["main_log10_nfa"]), 2)
+        return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
+                              score=score, extras={}, params=all_params, provenance=prov, notes=notes,
+                              timings={"zero_s": round(t_zero, 3), "dq_s": round(t_dq, 3),
+                                       "total_s": round(time.perf_counter() - t0, 3)})

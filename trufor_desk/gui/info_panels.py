@@ -1,0 +1,75 @@
+"""Metadata and help panels."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QTextBrowser, QTreeWidget, QTreeWidgetItem
+
+from trufor_desk.evidence import Evidence
+
+HELP_HTML = """
+<h3>Reading the layers</h3>
+<p><b>Localization map</b> — per-pixel probability that the pixel was manipulated (TruFor) or a
+suspiciousness measure (weight-free engines). Only values above the <i>localization threshold</i>
+are drawn; use <i>Outline only</i> to see the image underneath.</p>
+<p><b>Reliability map</b> — TruFor's confidence in its own map. Where it is low (greyed out below the
+<i>reliability threshold</i>) the map may miss a forgery or raise false alarms: saturated, flat, very dark
+or heavily compressed areas are typical.</p>
+<p><b>Integrity score</b> — probability that the whole image was manipulated. 0.5 is the decision point. A
+low score does <i>not</i> prove authenticity; always read it with the reliability map beside it.</p>
+<p><b>Noiseprint++</b> — the camera fingerprint residual. Areas with a different texture, strength or
+8×8 JPEG grid pattern can come from another source. It is evidence to interpret, not a verdict.</p>
+<h3>Weight-free engines</h3>
+<p><b>splicebuster</b>, <b>noise</b>: inconsistencies of local noise statistics. <b>jpeg</b>: JPEG grid
+and double-compression traces (JPEG files only). <b>ela</b>, <b>ghost</b>: recompression differences,
+visual aids without a score. <b>copymove</b>: regions duplicated inside the image (both copies are marked).</p>
+<h3>Limits</h3>
+<ul><li>All detectors can fail on strong recompression, resizing, or manipulations that mimic the host's traces.</li>
+<li>A negative result does not prove an image authentic.</li>
+<li>Analyse selection runs the engine on the rectangle only: statistics are relative to that region.</li></ul>
+<h3>Navigation</h3>
+<p>Wheel zooms, drag pans, <i>Fit</i> and <i>1:1</i> in the View menu. The status bar shows the pixel
+position, its RGB value and every layer's value under the cursor; the loupe magnifies around it.</p>
+"""
+
+
+class MetadataPanel(QTreeWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setHeaderLabels(["Field", "Value"])
+        self.setColumnWidth(0, 170)
+        self.setToolTip("Facts about the evidence file, read without modifying it.")
+
+    def show_evidence(self, ev: Evidence | None) -> None:
+        self.clear()
+        if ev is None:
+            return
+        rows = [("File", "Name", ev.path.name), ("File", "Folder", str(ev.path.parent)),
+                ("File", "Size", f"{ev.size_bytes:,} bytes"), ("File", "Format", ev.format),
+                ("File", "Dimensions", f"{ev.width} x {ev.height}"), ("File", "Pixel mode", ev.mode),
+                ("File", "SHA-256", ev.sha256), ("File", "MD5", ev.md5)]
+        if ev.exif_orientation:
+            rows.append(("File", "EXIF orientation", f"{ev.exif_orientation} (analysed in stored orientation)"))
+        for c in ev.conversions:
+            rows.append(("File", "Conversion", c))
+        try:
+            from trufor_desk.evidence.metadata import extract_metadata, metadata_rows
+
+            rows += [r for r in metadata_rows(extract_metadata(ev)) if r[0] != "file"]
+        except Exception as exc:  # metadata is best effort; never block viewing
+            rows.append(("Metadata", "error", str(exc)))
+        sections: dict[str, QTreeWidgetItem] = {}
+        for section, key, value in rows:
+            parent = sections.get(section)
+            if parent is None:
+                parent = QTreeWidgetItem(self, [section.capitalize() if section.islower() else section, ""])
+                parent.setExpanded(True)
+                sections[section] = parent
+            item = QTreeWidgetItem(parent, [str(key), str(value)])
+            item.setToolTip(1, str(value))
+
+
+class HelpPanel(QTextBrowser):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setHtml(HELP_HTML)
+        self.setOpenExternalLinks(False)

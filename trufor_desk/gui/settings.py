@@ -1,0 +1,44 @@
+"""Persisted preferences (QSettings): last folder, engine, device, thresholds, theme,
+recent files.  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platform store
+(portable installs, tests)."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QSettings
+
+MAX_RECENT = 10
+
+
+def make_settings() -> QSettings:
+    path = os.environ.get("TRUFOR_DESK_SETTINGS")
+    if path:
+        return QSettings(path, QSettings.IniFormat)
+    return QSettings("TruFor Desk", "TruFor Desk")
+
+
+def get_float(s: QSettings, key: str, default: float) -> float:
+    try:
+        return float(s.value(key, default))
+    except (TypeError, ValueError):
+        return default
+
+
+def get_bool(s: QSettings, key: str, default: bool) -> bool:
+    v = s.value(key, default)
+    return v in (True, "true", "1", 1) if not isinstance(v, bool) else v
+
+
+def recent_files(s: QSettings) -> list[str]:
+    v = s.value("recent", [])
+    if isinstance(v, str):
+        v = [v]
+    return [p for p in (v or []) if isinstance(p, str)]
+
+
+def push_recent(s: QSettings, path: str) -> list[str]:
+    items = [path] + [p for p in recent_files(s) if p != path]
+    items = items[:MAX_RECENT]
+    s.setValue("recent", items)
+    return items
