@@ -402,7 +402,9 @@ class MainWindow(QMainWindow):
         self.act_cancel.setEnabled(busy)
         for a in (self.act_analyze, self.act_analyze_sel):
             a.setEnabled(not busy)
-        self.progress.setVisible(busy)
+        self.progress.setEnabled(busy)  # stays in the layout: no jumps when jobs start/stop
+        if not busy:
+            self.progress.setValue(0)
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:

@@ -1,0 +1,189 @@
+"""The investigator window, driven as an analyst would (offscreen)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from tests.conftest import requires_kit
+from tests.gui.conftest import wait_done
+
+
+def grab(widget) -> np.ndarray:
+    img = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+    w, h = img.width(), img.height()
+    buf = np.frombuffer(img.constBits(), np.uint8, count=img.bytesPerLine() * h).reshape(h, img.bytesPerLine())
+    return buf[:, : w * 3].reshape(h, w, 3).copy()
+
+
+def test_open_image_shows_it_with_metadata(window, image_file):
+    p = image_file("evidence.png")
+    doc = window.open_path(p)
+    assert window.windowTitle() == "TruFor Desk — evidence.png"
+    assert window.viewer.base.image.shape == (120, 160, 3)
+    texts = [window.metadata_panel.topLevelItem(0).child(i).text(1)
+             for i in range(window.metadata_panel.topLevelItem(0).childCount())]
+    assert doc.evidence.sha256 in texts
+
+
+def test_corrupt_file_gives_a_dialog_and_the_app_keeps_working(window, tmp_path, image_file):
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff garbage")
+    assert window.open_path(bad) is None
+    assert window.last_error is not None and window.last_error.isVisible()
+    assert "broken.jpg" in window.last_error.text()
+    window.last_error.close()
+    assert window.open_path(image_file()) is not None
+    assert window.windowTitle().endswith("scene.png")
+
+
+def test_weights_banner_when_weights_are_missing(window):
+    assert window.banner.isVisible()
+    assert "not installed" in window.banner.text.text()
+
+
+@requires_kit
+def test_trufor_with_synthetic_weights_and_threshold_rerender(qtbot, window, image_file, synth_weights,
+                                                              monkeypatch):
+    monkeypatch.setenv("TRUFOR_WEIGHTS", str(synth_weights))
+    window.refresh_weights_banner()
+    assert not window.banner.isVisible()
+    doc = window.open_path(image_file(h=96, w=128))
+    window.engine_combo.setCurrentText("trufor")
+    window.layers_panel.thresholds.loc.setValue(90)
+    assert window.analyze()
+    assert window.runner.busy  # off the GUI thread: we are still here while it runs
+    wait_done(qtbot, window)
+    assert {"trufor:map", "trufor:conf", "trufor:np++"} <= set(doc.layers)
+    assert "Integrity score" in window.score_panel.verdict.text()
+    assert window.score_panel.reliability.isVisible()  # the score never comes without reliability
+    result = doc.analyses[0].result
+    window.viewer.view.setFixedSize(480, 360)
+    window.viewer.fit()
+    qtbot.wait(50)
+    before = grab(window.viewer.view)
+    window.layers_panel.thresholds.loc.setValue(5)  # show almost the whole map
+    qtbot.wait(50)
+    after = grab(window.viewer.view)
+    changed = np.abs(after.astype(int) - before.astype(int)).max(axis=-1) > 10
+    assert changed.mean() > 0.05
+    assert doc.analyses[0].result is result and len(doc.analyses) == 1  # no recomputation
+
+
+@requires_kit
+def test_cancel_stops_a_running_analysis(qtbot, window, image_file, synth_weights, monkeypatch):
+    monkeypatch.setenv("TRUFOR_WEIGHTS", str(synth_weights))
+    doc = window.open_path(image_file(h=400, w=400))
+    window.engine_combo.setCurrentText("trufor")
+    window.analyze()
+    qtbot.waitUntil(lambda: window.stage.text().startswith("Encoder"), timeout=60_000)
+    window.cancel_button.click()
+    wait_done(qtbot, window, timeout=30_000)
+    assert window.stage.text() == "Analysis cancelled"
+    assert doc.analyses == []
+    assert window.act_analyze.isEnabled()
+
+
+def test_weight_free_engine_runs_and_panel_explains_missing_score(qtbot, window, image_file):
+    doc = window.open_path(image_file(h=128, w=128))
+    window.engine_combo.setCurrentText("copymove")
+    window.analyze()
+    wait_done(qtbot, window)
+    assert "copymove:map" in doc.layers
+    assert window.stage.text().startswith("copymove finished")
+
+
+def test_trufor_without_weights_fails_with_a_readable_dialog(qtbot, window, image_file):
+    window.open_path(image_file())
+    window.engine_combo.setCurrentText("trufor")
+    window.analyze()
+    wait_done(qtbot, window)
+    assert window.last_error is not None and "weights" in window.last_error.text()
+
+
+@requires_kit
+def test_analyse_selection_places_the_result_in_the_rectangle(qtbot, window, image_file, synth_weights,
+                                                              monkeypatch):
+    monkeypatch.setenv("TRUFOR_WEIGHTS", str(synth_weights))
+    doc = window.open_path(image_file(h=150, w=200))
+    window.engine_combo.setCurrentText("trufor")
+    window.viewer.set_selection(40, 30, 64, 48)
+    assert window.viewer.selection() == (40, 30, 64, 48)
+    assert window.analyze_selection()
+    wait_done(qtbot, window)
+    layer = doc.layers["trufor@40,30,64,48:map"]
+    assert layer.rect == (40, 30, 64, 48) and layer.values.shape == (48, 64)
+    item = window.viewer.layers["trufor@40,30,64,48:map"]
+    rect = item.mapRectToParent(item.boundingRect())
+    assert (rect.x(), rect.y(), rect.width(), rect.height()) == (40, 30, 64, 48)
+    assert "selection 64x48 at x=40, y=30" in doc.analyses[0].result.provenance["image_conversions"]
+
+
+def test_side_by_side_views_stay_in_sync(qtbot, window, image_file):
+    window.open_path(image_file("a.png", seed=1))
+    window.open_path(image_file("b.png", seed=2))
+    cmp = window.open_compare()
+    qtbot.addWidget(cmp)
+    cmp.left_combo.setCurrentIndex(0)
+    cmp.right_combo.setCurrentIndex(1)
+    cmp.left.vb.setRange(xRange=(10, 50), yRange=(20, 60), padding=0)
+    qtbot.wait(20)
+    (lx, ly), (rx, ry) = cmp.left.vb.viewRange(), cmp.right.vb.viewRange()
+    assert np.allclose(lx, rx) and np.allclose(ly, ry)
+    cmp.right.vb.setRange(xRange=(0, 30), yRange=(0, 30), padding=0)
+    qtbot.wait(20)
+    assert np.allclose(cmp.left.vb.viewRange()[0], cmp.right.vb.viewRange()[0])
+    cmp.left.cursorMoved.emit(7, 9)
+    assert cmp.right.cross[0].isVisible() and cmp.right.cross[0].value() == 7.5
+    cmp.mode_combo.setCurrentText("Difference")
+    a, b = cmp.source(0), cmp.source(1)
+    expected = np.abs(a.astype(int) - b.astype(int)).max(-1)
+    shown = cmp.left.base.image
+    assert shown.shape == expected.shape and (shown > 0).sum() == (expected > 0).sum()
+    cmp.close()
+
+
+def test_drag_and_drop_opens_files(qtbot, window, image_file):
+    p = image_file("dropped.png")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p))])
+    ev = QDropEvent(QPoint(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(ev)
+    assert window.windowTitle().endswith("dropped.png")
+
+
+def test_cursor_readout_and_loupe(window, image_file):
+    doc = window.open_path(image_file())
+    window._on_cursor(5, 7)
+    r, g, b = doc.evidence.rgb[7, 5]
+    assert f"x=5 y=7" in window.readout.text() and f"RGB=({r}, {g}, {b})" in window.readout.text()
+    assert not window.loupe.pixmap().isNull()
+
+
+def test_settings_persist_between_sessions(qtbot, isolated, image_file):
+    from trufor_desk.gui.main_window import MainWindow
+
+    w1 = MainWindow()
+    qtbot.addWidget(w1)
+    w1.open_path(image_file("recent.png"))
+    w1.layers_panel.thresholds.loc.setValue(37)
+    w1.layers_panel.thresholds.rel.setValue(64)
+    w1.device_combo.setCurrentText("cpu")
+    w1.close()
+    w2 = MainWindow()
+    qtbot.addWidget(w2)
+    assert w2.layers_panel.thresholds.loc_value == pytest.approx(0.37)
+    assert w2.layers_panel.thresholds.rel_value == pytest.approx(0.64)
+    assert w2.device_combo.currentText() == "cpu"
+    assert any(a.text().endswith("recent.png") for a in w2.recent_menu.actions())
+
+
+def test_export_view_png(window, image_file, tmp_path):
+    window.open_path(image_file())
+    out = tmp_path / "view.png"
+    assert window.export_view(out)
+    from PIL import Image
+
+    assert Image.open(out).size == (window.viewer.view.width(), window.viewer.view.height())
