@@ -12,9 +12,11 @@ observations, not verdicts: a missing EXIF block or an editor's name in ``Softwa
 common in innocent files too.
 
 JPEG quantisation tables are stored in natural (row-major 8x8) order.  The file stores
-them in zigzag order; Pillow >= 8.3 already returns ``img.quantization`` in natural
-order (its DQT handler maps through ``zigzag_index``), and our own DQT parser undoes the
-zigzag itself, so both agree (a test checks this).
+them in zigzag order; current Pillow (verified on 13.0; older releases returned zigzag
+order) already returns ``img.quantization`` in natural order, since its DQT handler maps
+through ``zigzag_index``.  We parse the DQT segments ourselves and undo the zigzag with
+:data:`ZIGZAG`, so the result does not depend on the Pillow version; a mismatch with
+Pillow's tables is recorded as a note, and a test checks both agree.
 
 Thumbnail comparison thresholds (PSNR between the EXIF thumbnail and the main image
 box-downscaled to the thumbnail's size, best of the 8 orientations):
@@ -102,6 +104,7 @@ _EDITORS = re.compile(
 THUMB_MATCH_DB = 25.0
 THUMB_DIFFER_DB = 18.0
 _MAX_XMP_REPORT = 256 * 1024      # characters of the XMP packet kept in to_dict()
+_MAX_XMP_PARSE = 2 << 20          # characters of the XMP packet searched for fields
 _MAX_TEXT_VALUE = 4096            # characters of one text value kept
 _MAX_SEGMENTS_LISTED = 200
 _MAX_THUMB_PIXELS = 16_000_000
@@ -175,6 +178,7 @@ def _jsonable(v: Any) -> Any:
 
 def _short(msg: BaseException) -> str:
     s = str(msg).splitlines()[0] if str(msg) else ""
+    s = re.sub(r"\s*<_io\.BytesIO object at 0x[0-9a-fA-F]+>", " (embedded data)", s)
     return f"{type(msg).__name__}: {s}" if s else type(msg).__name__
 
 
@@ -188,7 +192,7 @@ def _fmt_bytes(b: bytes, limit: int = 32) -> str:
     if stripped and len(stripped) <= _MAX_TEXT_VALUE and all(32 <= c < 127 or c in (9, 10, 13) for c in stripped):
         return stripped.decode("ascii")
     head = b[:limit].hex()
-    return f"0x{head}{'...' if len(b) > limit else ''} ({len(b)} bytes)"
+    return f"0x{head}{'...' if len(b) > limit else ''} ({len(b)} byte{'s' if len(b) != 1 else ''})"
 
 
 def _fmt_value(v: Any, tag_name: str = "") -> Any:
@@ -207,6 +211,10 @@ def _fmt_value(v: Any, tag_name: str = "") -> Any:
     if tag_name == "MakerNote" and isinstance(v, (bytes, bytearray)):
         return f"<maker note, {len(v)} bytes> " + _fmt_bytes(bytes(v[:16]), 16)
     if isinstance(v, (bytes, bytearray)):
+        if tag_name.endswith("VersionID") and 1 < len(v) <= 8:
+            return ".".join(str(c) for c in v)
+        if len(v) == 1:
+            return v[0]
         return _fmt_bytes(bytes(v))
     if isinstance(v, str):
         v = v.replace("\x00", "").strip()
@@ -723,68 +731,97 @@ def _black_bars(t: np.ndarray, level: float = 16.0) -> tuple[int, int, int, int]
     return top, bottom, left, right
 
 
-def compare_thumbnail(image_rgb: np.ndarray, thumb_rgb: np.ndarray, orientation: int | None = None) -> dict:
-    """Compare an EXIF thumbnail with the main image downscaled to its size, in all 8 orientations.
+def _psnr_mad(a: np.ndarray, b: np.ndarray) -> tuple[float, float, np.ndarray]:
+    d = np.abs(a.astype(np.float32) - b.astype(np.float32))
+    mse = float((d ** 2).mean())
+    psnr = 99.0 if mse <= 1e-10 else min(99.0, 10 * math.log10(255.0 ** 2 / mse))
+    return round(psnr, 2), round(float(d.mean()), 2), d.mean(axis=2)
 
-    Returns a dict (MAD, PSNR, aspect, best orientation, verdict) and, under ``_diff``, the
-    per-pixel absolute difference of the best orientation (float32, thumbnail-sized).
+
+def _centre_crop(a: np.ndarray, aspect: float) -> np.ndarray:
+    h, w = a.shape[:2]
+    if w / h > aspect:
+        nw = max(1, round(h * aspect))
+        x0 = (w - nw) // 2
+        return a[:, x0:x0 + nw]
+    nh = max(1, round(w / aspect))
+    y0 = (h - nh) // 2
+    return a[y0:y0 + nh]
+
+
+def compare_thumbnail(image_rgb: np.ndarray, thumb_rgb: np.ndarray, orientation: int | None = None) -> dict:
+    """Compare an EXIF thumbnail with the main image box-downscaled to its size.
+
+    All 8 orientations of the image are tried (some software stores the thumbnail already
+    turned for display), black letterbox bars around the thumbnail are removed when that
+    brings its aspect closer to the image's, and when the aspects differ the centre crop of
+    the image is tried too (some cameras crop rather than letterbox).  The stored orientation
+    is preferred unless another one matches clearly better.  Returns a dict (PSNR, MAD,
+    aspect, verdict, status in {"match", "partial", "differs"}) and, under ``_diff``, the
+    per-pixel mean absolute difference (float32, thumbnail-sized) of the comparison used.
     """
     from PIL import Image
 
     th, tw = thumb_rgb.shape[:2]
     bars = _black_bars(thumb_rgb)
-    variants = [("full", thumb_rgb, (0, 0, 0, 0))]
+    variants = [(thumb_rgb, (0, 0, 0, 0))]
     if any(bars):
         t, b, l_, r = bars
-        variants.append(("letterbox removed", thumb_rgb[t:th - b, l_:tw - r], bars))
+        variants.append((thumb_rgb[t:th - b, l_:tw - r], bars))
     ih, iw = image_rgb.shape[:2]
-    # reduce the big image once (box filter) to a few times the thumbnail, the 8 transforms are then cheap
-    target = 4 * max(th, tw)
+    # reduce the big image once (box filter) to a few times the thumbnail; the 8 transforms are then cheap
     base = Image.fromarray(np.ascontiguousarray(image_rgb))
-    factor = max(1, min(ih, iw) // max(1, 4 * min(th, tw)), max(ih, iw) // max(1, target))
+    factor = max(1, min(ih, iw) // (4 * max(th, tw, 1)))
     if factor > 1:
         base = base.reduce(factor)
     base_arr = np.asarray(base)
     results = []
     for name, fn in _ORIENT_TRANSFORMS:
         arr = fn(base_arr)
-        if name in ("transposed", "rotated 90 CW", "transversed", "rotated 90 CCW"):
-            a_h, a_w = iw, ih
-        else:
-            a_h, a_w = ih, iw
-        img_aspect = a_w / a_h
-        # pick the thumbnail variant whose aspect is closest to this orientation of the image
-        vname, t, vbars = min(variants, key=lambda v: abs(math.log((v[1].shape[1] / v[1].shape[0]) / img_aspect)))
+        swapped = name in ("transposed", "rotated 90 CW", "transversed", "rotated 90 CCW")
+        img_aspect = (ih / iw) if swapped else (iw / ih)
+        # the thumbnail variant (with or without letterbox) whose aspect is closest to this orientation
+        t, vbars = min(variants, key=lambda v: abs(math.log((v[0].shape[1] / v[0].shape[0]) / img_aspect)))
         t_aspect = t.shape[1] / t.shape[0]
-        small = np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize((t.shape[1], t.shape[0]),
-                                                                              Image.Resampling.BOX))
-        d = np.abs(small.astype(np.float32) - t.astype(np.float32))
-        mse = float((d ** 2).mean())
-        psnr = 99.0 if mse <= 1e-10 else min(99.0, 10 * math.log10(255.0 ** 2 / mse))
-        results.append({"orientation": name, "psnr_db": round(psnr, 2), "mad": round(float(d.mean()), 2),
-                        "aspect_match": abs(t_aspect / img_aspect - 1) < 0.05,
+        aspect_match = abs(t_aspect / img_aspect - 1) < 0.05
+        size = (t.shape[1], t.shape[0])
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(arr)).resize(size, Image.Resampling.BOX))
+        psnr, mad, diff = _psnr_mad(small, t)
+        crop = False
+        if not aspect_match:
+            cc = _centre_crop(arr, t_aspect)
+            small_c = np.asarray(Image.fromarray(np.ascontiguousarray(cc)).resize(size, Image.Resampling.BOX))
+            psnr_c, mad_c, diff_c = _psnr_mad(small_c, t)
+            if psnr_c > psnr + 3:
+                psnr, mad, diff, crop = psnr_c, mad_c, diff_c, True
+        results.append({"orientation": name, "psnr_db": psnr, "mad": mad, "aspect_match": aspect_match,
                         "thumbnail_aspect": round(t_aspect, 4), "image_aspect": round(img_aspect, 4),
-                        "letterbox": list(vbars) if any(vbars) else None, "_diff": d.mean(axis=2)})
+                        "letterbox": list(vbars) if any(vbars) else None, "centre_crop": crop, "_diff": diff})
     same = results[0]
     best = max(results, key=lambda r: r["psnr_db"])
-    out = {"psnr_db": same["psnr_db"], "mad": same["mad"], "aspect_match": same["aspect_match"],
-           "thumbnail_aspect": same["thumbnail_aspect"], "image_aspect": same["image_aspect"],
-           "letterbox": same["letterbox"], "best_orientation": best["orientation"], "best_psnr_db": best["psnr_db"],
-           "best_mad": best["mad"], "per_orientation": {r["orientation"]: r["psnr_db"] for r in results}}
-    use = same if same["psnr_db"] >= best["psnr_db"] - 0.5 else best
+    # another orientation only counts when it genuinely matches, not when it is marginally less bad
+    use = best if best["psnr_db"] >= THUMB_DIFFER_DB and best["psnr_db"] > same["psnr_db"] + 3 else same
+    out = {k: use[k] for k in ("orientation", "psnr_db", "mad", "aspect_match", "thumbnail_aspect", "image_aspect",
+                               "letterbox", "centre_crop")}
+    out["as_stored_psnr_db"] = same["psnr_db"]
+    out["best_orientation"], out["best_psnr_db"] = best["orientation"], best["psnr_db"]
+    out["per_orientation"] = {r["orientation"]: r["psnr_db"] for r in results}
     psnr = use["psnr_db"]
     where = "" if use is same else f" when the image is {use['orientation']}"
     if use is not same and orientation and _DISPLAY_TRANSFORM.get(int(orientation)) == use["orientation"]:
         where += " (the display orientation of the EXIF Orientation tag)"
+    what = "the centre of the image" if use["centre_crop"] else "the image"
     if psnr >= THUMB_MATCH_DB:
-        verdict, status = f"thumbnail matches the image (PSNR {psnr:.0f} dB{where})", "match"
+        verdict, status = f"thumbnail matches {what} (PSNR {psnr:.0f} dB{where})", "match"
     elif psnr >= THUMB_DIFFER_DB:
-        verdict, status = (f"thumbnail partly matches the image (PSNR {psnr:.0f} dB{where}): colour/tone changes, "
+        verdict, status = (f"thumbnail partly matches {what} (PSNR {psnr:.0f} dB{where}): colour/tone changes, "
                            "a large local edit, a crop or a different resampling"), "partial"
     else:
         verdict, status = (f"thumbnail differs from the image (PSNR {psnr:.0f} dB{where}): the image may have been "
                            "edited or replaced after the thumbnail was written"), "differs"
-    if not use["aspect_match"]:
+    if use["centre_crop"] and status == "match":
+        verdict += "; the thumbnail was cropped to its own aspect ratio (some cameras do this)"
+    elif not use["aspect_match"]:
         verdict += (f"; aspect ratios differ (thumbnail {use['thumbnail_aspect']:.3f}, image "
                     f"{use['image_aspect']:.3f}): the image may have been cropped")
     out["status"] = status
@@ -797,7 +834,7 @@ def compare_thumbnail(image_rgb: np.ndarray, thumb_rgb: np.ndarray, orientation:
 # sections
 
 
-def _exif_section(img, md: Metadata) -> tuple[dict, dict]:
+def _exif_section(img, block: bytes | None) -> tuple[dict, dict]:
     """Returns (section, raw numeric mapping {ifd: {tag: value}}) for the summary/warnings."""
     from PIL import ExifTags
 
@@ -852,6 +889,10 @@ def _exif_section(img, md: Metadata) -> tuple[dict, dict]:
         except Exception as exc:
             notes.append(f"{label} IFD: {_short(exc)}")
     sec["present"] = bool(tags)
+    if block is not None:
+        sec["block_bytes"] = len(block)
+        if not tags:
+            notes.append(f"EXIF block of {len(block)} bytes present but unreadable (malformed or truncated)")
     try:
         sec["summary"] = _exif_summary(raw_ifds, notes)
     except Exception as exc:
@@ -918,10 +959,9 @@ def _exif_summary(ifds: dict[str, dict], notes: list[str]) -> dict:
                 s["GPS altitude"] = f"{-alt if below else alt:g} m"
         except Exception as exc:
             notes.append(f"GPS position could not be decoded: {_short(exc)}")
-    for src, key in ((ig.get(0x001D), "GPS date"),):
-        t = _text(src)
-        if t:
-            s[key] = t
+    gps_date = _text(ig.get(0x001D))
+    if gps_date:
+        s["GPS date"] = gps_date
     return s
 
 
@@ -941,14 +981,25 @@ def _find_xmp_in_bytes(raw: bytes) -> bytes | None:
     return raw[m.start():(e2 or e).end()]
 
 
+def _element(x: str, local: str, start: int = 0) -> tuple[str, int] | None:
+    """Inner text of the first ``<prefix:local ...>...</prefix:local>`` (linear time, no backtracking)."""
+    m = re.compile(r"<((?:[\w.-]{1,40}:)?)" + local + r"(?=[\s/>])[^>]{0,4000}>").search(x, start)
+    if not m or x[m.end() - 2] == "/":
+        return None
+    close = x.find(f"</{m.group(1)}{local}>", m.end())
+    if close < 0:
+        return None
+    return x[m.end():close], close
+
+
 def _xmp_field(x: str, local: str) -> str | None:
-    m = re.search(r'[\w.-]*:' + local + r'\s*=\s*(?:"([^"]*)"|\'([^\']*)\')', x)
+    """An XMP property written as an attribute (``xmp:CreatorTool="..."``) or as an element."""
+    m = re.search(r":" + local + r"\s*=\s*(?:\"([^\"]*)\"|'([^']*)')", x)
     if m:
         return (m.group(1) if m.group(1) is not None else m.group(2)).strip() or None
-    m = re.search(r"<([\w.-]*:)" + local + r"\b[^>]*>(.*?)</\1" + local + ">", x, re.S)
-    if m:
-        inner = re.sub(r"<[^>]+>", " ", m.group(2))
-        inner = " ".join(inner.split())
+    el = _element(x, local)
+    if el:
+        inner = " ".join(re.sub(r"<[^>]*>", " ", el[0]).split())
         return inner or None
     return None
 
@@ -998,32 +1049,33 @@ def _xmp_section(img, jpeg_segs: list[dict] | None, png: dict | None, raw: bytes
     text = text.rstrip("\x00 \n")
     sec.update(present=True, source=source, packet=text, length=len(text))
     fields: dict[str, Any] = {}
+    full, text = text, text[:_MAX_XMP_PARSE]
     try:
         for local in ("CreatorTool", "CreateDate", "ModifyDate", "MetadataDate", "DateCreated", "DocumentID",
                       "OriginalDocumentID", "InstanceID", "Rating", "Label"):
             v = _xmp_field(text, local)
             if v:
                 fields[local] = v[:_MAX_TEXT_VALUE]
-        h = re.search(r"<([\w.-]*:)History\b[^>]*>(.*?)</\1History>", text, re.S)
+        h = _element(text, "History")
         if h:
-            body = h.group(2)
+            body = h[0]
             fields["HistoryEntries"] = len(re.findall(r"<rdf:li\b", body))
-            actions = re.findall(r"[\w.-]*:action\s*=\s*\"([^\"]*)\"|<[\w.-]*:action>([^<]*)<", body)
-            agents = re.findall(r"[\w.-]*:softwareAgent\s*=\s*\"([^\"]*)\"|<[\w.-]*:softwareAgent>([^<]*)<", body)
-            acts = [a or b for a, b in actions]
+            acts = [a or b for a, b in re.findall(r":action\s*=\s*\"([^\"]*)\"|:action>([^<]*)<", body)]
             if acts:
                 fields["HistoryActions"] = acts[:50]
-            ag = []
-            for a, b in agents:
+            ag: list[str] = []
+            for a, b in re.findall(r":softwareAgent\s*=\s*\"([^\"]*)\"|:softwareAgent>([^<]*)<", body):
                 v = (a or b).strip()
                 if v and v not in ag:
                     ag.append(v)
             if ag:
                 fields["HistorySoftware"] = ag[:20]
-        if re.search(r"[\w.-]*:DerivedFrom\b", text):
+        if re.search(r":DerivedFrom\b", text):
             fields["DerivedFrom"] = True
     except Exception as exc:
         sec["notes"].append(f"XMP fields could not be parsed: {_short(exc)}")
+    if len(full) > _MAX_XMP_PARSE:
+        sec["notes"].append(f"only the first {_MAX_XMP_PARSE} characters of the XMP packet were parsed")
     sec["fields"] = fields
     return sec
 
@@ -1170,7 +1222,9 @@ def _collect_warnings(md: Metadata, fmt: str, raw_ifds: dict) -> None:
     w = md.warnings
     ex = md.exif
     summ = ex.get("summary", {}) if ex else {}
-    if not ex.get("present"):
+    if ex.get("block_bytes") is not None and not ex.get("present"):
+        w.append("EXIF block present but unreadable (malformed or truncated)")
+    elif not ex.get("present"):
         common = fmt not in ("JPEG", "TIFF", "MPO", "HEIF", "HEIC", "WEBP")
         w.append("no EXIF metadata (stripped or never written" + ("; common for this format)" if common else ")"))
     sw = summ.get("Software")
@@ -1244,7 +1298,7 @@ def _collect_warnings(md: Metadata, fmt: str, raw_ifds: dict) -> None:
             w.append("EXIF thumbnail differs from the image: " + t["comparison"]["verdict"])
         elif status == "partial":
             w.append("EXIF thumbnail only partly matches the image: " + t["comparison"]["verdict"])
-        if not t["comparison"].get("aspect_match") and status == "match":
+        if not t["comparison"].get("aspect_match") and not t["comparison"].get("centre_crop") and status == "match":
             w.append("EXIF thumbnail has a different aspect ratio from the image (cropped?)")
 
 
@@ -1299,7 +1353,10 @@ def extract_metadata(evidence) -> Metadata:
     raw_ifds: dict = {}
     if img is not None:
         try:
-            md.exif, raw_ifds = _exif_section(img, md)
+            block = _exif_tiff_from_jpeg(jpeg_segs) if jpeg_segs is not None else None
+            if block is None and isinstance(img.info.get("exif"), (bytes, bytearray)):
+                block = _strip_exif_header(bytes(img.info["exif"]))
+            md.exif, raw_ifds = _exif_section(img, block)
         except Exception as exc:
             md.exif = {"present": False, "tags": {}, "summary": {}, "notes": [f"EXIF: {_short(exc)}"]}
     else:
@@ -1322,16 +1379,17 @@ def extract_metadata(evidence) -> Metadata:
         _collect_warnings(md, fmt, raw_ifds or {})
     except Exception as exc:
         md.warnings.append(f"(some checks failed: {_short(exc)})")
-    for sec_name in ("exif", "xmp", "icc", "thumbnail"):
+    for sec_name, label in (("exif", "EXIF"), ("xmp", "XMP"), ("icc", "ICC"), ("thumbnail", "EXIF thumbnail")):
         sec = getattr(md, sec_name)
-        if sec.get("notes") and any("could not" in n or "unreadable" in n for n in sec["notes"]):
-            md.warnings.append(f"malformed {sec_name.upper() if sec_name != 'thumbnail' else 'EXIF thumbnail'} "
-                               f"metadata: {sec['notes'][0]}")
+        bad = [n for n in sec.get("notes", []) if ("could not" in n or "unreadable" in n)
+               and not n.startswith("EXIF block of")]
+        if bad:
+            md.warnings.append(f"malformed {label} metadata: {bad[0]}")
     return md
 
 
 def _check_pillow_tables(img, jpeg: dict) -> None:
-    """Cross-check our DQT parse with Pillow's (natural order in Pillow >= 8.3)."""
+    """Cross-check our DQT parse with Pillow's (natural order in current Pillow)."""
     try:
         pq = {str(k): list(v) for k, v in dict(img.quantization).items()}
     except Exception:
@@ -1457,8 +1515,10 @@ def metadata_rows(md: Metadata) -> list[tuple[str, str, str]]:
             add("Thumbnail", "PSNR (dB)", cmp.get("psnr_db"))
             add("Thumbnail", "Mean abs. difference", cmp.get("mad"))
             add("Thumbnail", "Aspect ratio matches", "yes" if cmp.get("aspect_match") else "no")
-            if cmp.get("best_orientation") != "as stored":
-                add("Thumbnail", "Best orientation", f"{cmp['best_orientation']} ({cmp['best_psnr_db']} dB)")
+            if cmp.get("orientation") != "as stored":
+                add("Thumbnail", "Compared orientation", cmp.get("orientation"))
+            if cmp.get("centre_crop"):
+                add("Thumbnail", "Compared with", "centre crop of the image")
     else:
         add("Thumbnail", "present", "no")
     notes("Thumbnail", t)

@@ -54,7 +54,7 @@ class MetadataPanel(QTreeWidget):
         try:
             from trufor_desk.evidence.metadata import extract_metadata, metadata_rows
 
-            rows += [r for r in metadata_rows(extract_metadata(ev)) if r[0] != "file"]
+            rows += [r for r in metadata_rows(extract_metadata(ev)) if r[0] != "File"]
         except Exception as exc:  # metadata is best effort; never block viewing
             rows.append(("Metadata", "error", str(exc)))
         sections: dict[str, QTreeWidgetItem] = {}

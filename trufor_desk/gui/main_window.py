@@ -134,6 +134,12 @@ class MainWindow(QMainWindow):
         self.layers_panel = LayersPanel()
         self.layers_panel.styleChanged.connect(self.render_layer)
         self.layers_panel.thresholds.changed.connect(self.render_all_layers)
+        # the written reading follows the thresholds, but not on every slider pixel
+        self._score_timer = QTimer(self)
+        self._score_timer.setSingleShot(True)
+        self._score_timer.setInterval(120)
+        self._score_timer.timeout.connect(self.update_score)
+        self.layers_panel.thresholds.changed.connect(self._score_timer.start)
         self.layers_panel.image_row.toggled.connect(lambda on: self.viewer.base.setVisible(on))
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -464,22 +470,19 @@ class MainWindow(QMainWindow):
             return
         layer = self.doc.layers[key]
         indices, lut = self._lut_and_indices(layer)
-        if key in self.viewer.layers and indices is layer.indices:
-            item = self.viewer.layers[key]
-            if item.image is not layer.indices:
-                item.setImage(layer.indices, levels=(0, 255), autoLevels=False)
+        if key in self.viewer.layers and self.viewer.layer_data(key) is indices:
             self.viewer.set_layer_lut(key, lut)
             self.viewer.set_layer_visible(key, layer.style.visible)
         else:
             z = Z_ORDER[layer.kind] + (0.5 if layer.rect else 0.0)
-            self.viewer.set_layer(key, indices, lut, z, layer.rect, layer.style.visible)
+            mode = {"localization": "max", "reliability": "min"}.get(layer.kind, "mean")
+            self.viewer.set_layer(key, indices, lut, z, layer.rect, layer.style.visible, mode)
 
     def render_all_layers(self) -> None:
         if self.doc is None:
             return
         for key in self.doc.layers:
             self.render_layer(key)
-        self.update_score()
 
     def update_score(self) -> None:
         an = self.doc.active_analysis() if self.doc else None

@@ -1,9 +1,10 @@
 """Image viewer: the image and its overlay layers as pyqtgraph ImageItems.
 
 Overlays hold uint8 indices and draw through a lookup table, so threshold, opacity and
-colour-map changes only swap a 256-entry table; ``autoDownsample`` keeps the drawn
-resolution near the screen's for big photos.  The ViewBox gives wheel zoom and drag
-pan; the y axis points down like image rows.
+colour-map changes only swap a 256-entry table.  Each item shows the level of its
+resolution pyramid that matches the zoom (see ``pyramid``), so a change re-maps about
+as many pixels as the screen has.  The ViewBox gives wheel zoom and drag pan; the y axis
+points down like image rows.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from .pyramid import Pyramid
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
@@ -31,10 +34,12 @@ class ImageViewer(QWidget):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.addWidget(self.view)
-        self.base = pg.ImageItem(autoDownsample=True)
+        self.base = pg.ImageItem()
         self.base.setZValue(0)
         self.vb.addItem(self.base)
         self.layers: dict[str, pg.ImageItem] = {}
+        # item -> (pyramid, full extent (x, y, w, h), level shown)
+        self._pyramids: dict[pg.ImageItem, list] = {}
         self.image_shape: tuple[int, int] | None = None
         self.roi: pg.RectROI | None = None
         self.cross = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#00e5ff", width=1)),
@@ -44,7 +49,7 @@ class ImageViewer(QWidget):
             line.setVisible(False)
             self.vb.addItem(line, ignoreBounds=True)
         self.view.scene().sigMouseMoved.connect(self._mouse_moved)
-        self.vb.sigRangeChanged.connect(lambda *_: self.rangeChanged.emit())
+        self.vb.sigRangeChanged.connect(self._range_changed)
         self.setToolTip("Wheel: zoom. Drag: pan. The status bar reads the values under the cursor.")
 
     # -- content -------------------------------------------------------------------------
@@ -52,26 +57,60 @@ class ImageViewer(QWidget):
         """Show an (H, W, 3) uint8 image (or (H, W) grey) and forget previous overlays."""
         for name in list(self.layers):
             self.remove_layer(name)
-        self.base.setImage(rgb, levels=(0, 255), autoLevels=False)
         self.image_shape = rgb.shape[:2]
+        self._set_pyramid(self.base, rgb, "mean", (0, 0, rgb.shape[1], rgb.shape[0]))
         self.fit()
 
     def set_layer(self, name: str, indices: np.ndarray, lut: np.ndarray, z: float,
-                  rect: tuple[int, int, int, int] | None = None, visible: bool = True) -> None:
+                  rect: tuple[int, int, int, int] | None = None, visible: bool = True,
+                  mode: str = "max") -> None:
+        """Show uint8 ``indices`` through ``lut``; ``mode`` is the pyramid reduction."""
         item = self.layers.get(name)
         if item is None:
-            item = pg.ImageItem(autoDownsample=True)
+            item = pg.ImageItem()
             self.vb.addItem(item)
             self.layers[name] = item
-        item.setImage(indices, levels=(0, 255), lut=lut, autoLevels=False)
+        item.setLookupTable(lut, update=False)
         item.setZValue(z)
         h, w = indices.shape
         x, y = (rect[0], rect[1]) if rect else (0, 0)
-        item.setRect(QRectF(x, y, w, h))
+        self._set_pyramid(item, indices, mode, (x, y, w, h))
         item.setVisible(visible)
+
+    def layer_data(self, name: str) -> np.ndarray:
+        """The full-resolution array a layer was given."""
+        return self._pyramids[self.layers[name]][0].levels[0]
 
     def set_layer_lut(self, name: str, lut: np.ndarray) -> None:
         self.layers[name].setLookupTable(lut)
+
+    # -- pyramids ------------------------------------------------------------------------
+    def _set_pyramid(self, item: pg.ImageItem, data: np.ndarray, mode: str, rect) -> None:
+        self._pyramids[item] = [Pyramid(data, mode), rect, None]
+        self._show_level(item)
+
+    def _data_px_per_screen_px(self) -> float:
+        (x0, x1), _ = self.vb.viewRange()
+        width = max(1.0, float(self.vb.width()))
+        return (x1 - x0) / width
+
+    def _show_level(self, item: pg.ImageItem) -> None:
+        pyr, rect, shown = self._pyramids[item]
+        level = min(Pyramid.level_for(self._data_px_per_screen_px()), pyr.n_levels - 1)
+        if level == shown:
+            return
+        item.setImage(pyr.level(level), levels=(0, 255), autoLevels=False)
+        item.setRect(QRectF(*rect))
+        self._pyramids[item][2] = level
+
+    def _range_changed(self, *_):
+        for item in self._pyramids:
+            self._show_level(item)
+        self.rangeChanged.emit()
+
+    def resizeEvent(self, ev):  # noqa: N802
+        super().resizeEvent(ev)
+        self._range_changed()
 
     def set_layer_visible(self, name: str, visible: bool) -> None:
         self.layers[name].setVisible(visible)
@@ -79,6 +118,7 @@ class ImageViewer(QWidget):
     def remove_layer(self, name: str) -> None:
         item = self.layers.pop(name, None)
         if item is not None:
+            self._pyramids.pop(item, None)
             self.vb.removeItem(item)
 
     # -- navigation ----------------------------------------------------------------------
