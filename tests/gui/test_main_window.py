@@ -187,3 +187,24 @@ def test_export_view_png(window, image_file, tmp_path):
     from PIL import Image
 
     assert Image.open(out).size == (window.viewer.view.width(), window.viewer.view.height())
+
+
+def test_install_weights_from_the_banner(qtbot, window, tmp_path, monkeypatch):
+    """A checkpoint that is not the official release is refused unless the analyst
+    confirms; then it is installed as unverified and the banner disappears."""
+    import torch
+
+    ckpt = tmp_path / "finetuned.pth.tar"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "epoch": 3}, ckpt)
+    asked = []
+    monkeypatch.setattr(window, "ask", lambda title, text: asked.append(text) or False)
+    window.install_weights(str(ckpt))
+    wait_done(qtbot, window)
+    assert asked and "expected" in asked[0]
+    assert window.banner.isVisible() and window.last_error is not None
+    window.last_error.close()
+    monkeypatch.setattr(window, "ask", lambda title, text: True)
+    window.install_weights(str(ckpt))
+    qtbot.waitUntil(lambda: "installed" in window.stage.text(), timeout=30_000)
+    assert "NOT verified" in window.stage.text()
+    assert not window.banner.isVisible()

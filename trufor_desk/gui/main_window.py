@@ -578,7 +578,33 @@ class MainWindow(QMainWindow):
     def install_weights(self, path: str, force: bool = False) -> None:
         from trufor_desk.engines.trufor.weights import install_weights
 
-        self._run_weights_job(lambda progress, cancel: install_weights(path, force=force), "Installing weights…")
+        self._install_path = path
+        self._run_weights_job(lambda progress, cancel: install_weights(path, force=force), "Installing weights…",
+                              self._on_install_failed)
+
+    @Slot(str)
+    def _on_install_failed(self, message: str) -> None:
+        """A checkpoint that loads but is not the official release (e.g. fine-tuned) may
+        still be installed on purpose; it is then recorded and shown as unverified."""
+        self._set_busy(False)
+        if "install it anyway" in message and self.ask(
+                "Not the official TruFor release",
+                message.split(" (nothing installed")[0] + ".\n\nInstall it anyway, marked as UNVERIFIED? "
+                "Every result will record its SHA-256."):
+            path = self._install_path
+            self.when_idle(lambda: self.install_weights(path, force=True))
+            return
+        self._on_failed(message)
+
+    def when_idle(self, fn) -> None:
+        """Run ``fn`` once the finishing job's thread has really ended."""
+        if self.runner.busy:
+            QTimer.singleShot(30, lambda: self.when_idle(fn))
+        else:
+            fn()
+
+    def ask(self, title: str, text: str) -> bool:
+        return QMessageBox.question(self, title, text) == QMessageBox.Yes
 
     def download_weights_dialog(self) -> None:
         from trufor_desk.engines.trufor.weights import OFFICIAL_URL, download_weights
@@ -596,14 +622,14 @@ class MainWindow(QMainWindow):
 
         self._run_weights_job(work, "Downloading weights…")
 
-    def _run_weights_job(self, work, label: str) -> None:
+    def _run_weights_job(self, work, label: str, on_failed=None) -> None:
         if self.runner.busy:
             self.show_error("Busy", "Wait for the running job to finish.")
             return
         job = Job(work)
         job.progress.connect(self._on_progress)
         job.finished.connect(self._weights_installed)
-        job.failed.connect(self._on_failed)
+        job.failed.connect(on_failed or self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         self._set_busy(True)
         self.stage.setText(label)

@@ -1,0 +1,58 @@
+"""Refresh docs/screenshot.png from the real application on a virtual X screen.
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot.py [docs/screenshot.png]
+
+Opens the window on the project's sample image, analyses it with the default engine
+(weight-free unless TruFor weights are installed), waits for the result and captures
+the X screen with ImageMagick's `import` (QScreen.grabWindow if `import` is missing).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+
+def main() -> int:
+    out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from trufor_desk.gui.main_window import MainWindow
+
+    app = QApplication([])
+    win = MainWindow()
+    win.setGeometry(0, 0, 1600, 1000)
+    win.show()
+    win.open_path(REPO / "resources" / "samples" / "sample_splice.png")
+    win.analyze()
+    win.wait_idle(600_000)
+    if win.last_error is not None and win.last_error.isVisible():
+        print("analysis failed:", win.last_error.text(), file=sys.stderr)
+        return 1
+    win.layers_panel.thresholds.loc.setValue(50)
+    result = {}
+
+    def capture():
+        app.processEvents()
+        if shutil.which("import"):
+            r = subprocess.run(["import", "-window", "root", str(out)], capture_output=True)
+            result["ok"] = r.returncode == 0
+        else:
+            result["ok"] = app.primaryScreen().grabWindow(0).save(str(out))
+        app.quit()
+
+    QTimer.singleShot(1500, capture)
+    app.exec()
+    print(out if result.get("ok") else "capture failed")
+    return 0 if result.get("ok") else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
