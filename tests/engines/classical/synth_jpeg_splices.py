@@ -120,14 +120,18 @@ class Case:
 
 
 def make_splice(h: int, w: int, seed: int, q1: int | None, q_region: int | None, q2: int,
-                shift: tuple[int, int] = (0, 0)) -> Case:
+                shift: tuple[int, int] = (0, 0), same_scene: bool = False) -> Case:
+    """A splice; with ``same_scene`` the donor is the host's own scene (before any
+    compression), so only the compression history of the region differs, not its
+    content: what a JPEG-ghost test should measure."""
     rng = np.random.default_rng(10_000 + seed)
-    host = jpeg_roundtrip(natural_content(h, w, seed), q1)
-    donor = jpeg_roundtrip(natural_content(h, w, seed + 5000), q_region, shift)
+    scene = natural_content(h, w, seed)
+    host = jpeg_roundtrip(scene, q1)
+    donor = jpeg_roundtrip(scene if same_scene else natural_content(h, w, seed + 5000), q_region, shift)
     mask = blob_mask(h, w, rng)
     comp = host.copy()
     comp[mask] = donor[mask]
-    name = f"s{seed}_{h}x{w}_q1{q1}_qr{q_region}_sh{shift[0]}{shift[1]}_q2{q2}"
+    name = f"s{seed}_{h}x{w}_q1{q1}_qr{q_region}_sh{shift[0]}{shift[1]}_q2{q2}{'_same' if same_scene else ''}"
     return Case(name, jpeg_bytes(comp, q2), mask, q1, q_region, q2, shift)
 
 
@@ -136,7 +140,9 @@ def pristine_jpeg(h: int, w: int, seed: int, quality: int) -> bytes:
 
 
 # The set the ``jpeg`` engine is meant for: typical double compression (q2 > q1) with an
-# uncompressed, differently compressed or grid-shifted region, plus two q2 < q1 cases.
+# uncompressed, differently compressed or grid-shifted region, two q2 < q1 cases (which
+# the engine does not detect) and an uncompressed host with a grid-shifted JPEG region
+# saved at high quality (ZERO's case).
 JPEG_CASES = [
     # (h, w, seed, q1, q_region, q2, shift)
     (256, 256, 1, 60, None, 90, (0, 0)),
@@ -148,17 +154,28 @@ JPEG_CASES = [
     (320, 320, 7, 75, 75, 90, (0, 3)),
     (256, 384, 8, 85, None, 75, (0, 0)),
     (288, 352, 9, 90, 90, 80, (5, 1)),
+    (256, 320, 10, None, 80, 97, (3, 5)),
 ]
 
 # The set ``ghost`` is designed for (Farid 2009): the region was compressed at a lower
-# quality than the final save, on the same grid; host uncompressed or high quality.
+# quality than the final save, on the same grid; host uncompressed or high quality.  The
+# region comes from the same scene, so only its compression history differs.
 GHOST_CASES = [
-    (256, 256, 11, None, 60, 90, (0, 0)),
-    (256, 320, 12, 95, 65, 90, (0, 0)),
-    (320, 256, 13, None, 70, 95, (0, 0)),
-    (256, 384, 14, 92, 55, 85, (0, 0)),
-    (320, 320, 15, None, 75, 95, (0, 0)),
-    (256, 256, 16, 90, 60, 85, (0, 0)),
+    (256, 256, 11, None, 60, 90, (0, 0), True),
+    (256, 320, 12, 95, 65, 90, (0, 0), True),
+    (320, 256, 13, None, 70, 95, (0, 0), True),
+    (256, 384, 14, 92, 55, 85, (0, 0), True),
+    (320, 320, 15, None, 75, 95, (0, 0), True),
+    (256, 256, 16, 90, 60, 85, (0, 0), True),
+]
+
+# Classic error level analysis cases: a region less compressed than the host (never
+# compressed) pasted into a low-quality JPEG, the whole saved at a higher quality.
+ELA_CASES = [
+    (256, 256, 31, 60, None, 90, (0, 0), True),
+    (256, 320, 32, 70, None, 95, (0, 0), True),
+    (256, 384, 34, 65, None, 85, (0, 0), True),
+    (256, 256, 35, 75, None, 92, (0, 0), False),
 ]
 
 PRISTINE_CASES = [(256, 256, 21, 60), (256, 320, 22, 75), (320, 256, 23, 85), (256, 384, 24, 90),
@@ -171,6 +188,10 @@ def jpeg_set() -> list[Case]:
 
 def ghost_set() -> list[Case]:
     return [make_splice(*c) for c in GHOST_CASES]
+
+
+def ela_set() -> list[Case]:
+    return [make_splice(*c) for c in ELA_CASES]
 
 
 def pristine_set() -> list[tuple[str, bytes]]:

@@ -42,13 +42,14 @@ def _smooth_noise(rng, h, w, sigma, channels=1):
     return out
 
 
-def _pink(rng, h, w, channels=3):
-    """1/f texture, unit std per channel (correlated across channels like real texture)."""
+def _pink(rng, h, w, channels=3, exponent=1.5):
+    """1/f^exponent texture, unit std per channel (correlated across channels like real
+    texture); exponent 1.5 keeps it mostly above the scale of sensor noise."""
     fy = np.fft.fftfreq(h)[:, None]
     fx = np.fft.rfftfreq(w)[None, :]
     f = np.sqrt(fx ** 2 + fy ** 2)
     f[0, 0] = 1.0
-    amp = 1.0 / f
+    amp = f ** -exponent
     amp[0, 0] = 0.0
     base = np.fft.irfft2(amp * np.exp(2j * np.pi * rng.random(amp.shape)), s=(h, w)).astype(np.float32)
     base /= base.std() + 1e-6
@@ -74,7 +75,7 @@ def scene(h: int, w: int, seed: int) -> np.ndarray:
         tex = rng.uniform(3, 12) * _pink(rng, h, w)
         if rng.random() < 0.5:  # a striped/woven texture
             ang = rng.uniform(0, np.pi)
-            per = rng.uniform(5, 14)
+            per = rng.uniform(8, 20)
             tex += rng.uniform(4, 10) * np.sin(2 * np.pi * (x * np.cos(ang) + y * np.sin(ang)) / per)[..., None]
         img = img * (1 - obj) + (tone + tex) * obj
     return np.clip(img, 35, 220).astype(np.float32)

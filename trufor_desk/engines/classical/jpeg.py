@@ -56,7 +56,7 @@ _ZIGZAG = sorted(((u, v) for u in range(8) for v in range(8)),
 
 
 # ----------------------------------------------------------------------------- ZERO
-def zero_counts(y: np.ndarray) -> np.ndarray:
+def zero_counts(y: np.ndarray, step=None) -> np.ndarray:
     """Number of DCT coefficients rounding to zero for the 8x8 block starting at every
     pixel position; uint8 (H-7, W-7).  ``y`` is the float32 luminance."""
     import cv2
@@ -65,6 +65,8 @@ def zero_counts(y: np.ndarray) -> np.ndarray:
     src = (y - 128.0).astype(np.float32)
     counts = np.zeros((h - 7, w - 7), np.uint8)
     for u in range(8):
+        if step is not None:
+            step(0.5 * u / 8, "JPEG grid: counting DCT zeros (ZERO)")
         kr = DCT8[u].astype(np.float32).reshape(1, 8)
         rows = cv2.filter2D(src, cv2.CV_32F, kr, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
         for v in range(8):
@@ -106,49 +108,71 @@ def zero_votes(counts: np.ndarray, h: int, w: int) -> np.ndarray:
 
 
 def _binom_log10_sf(k: np.ndarray | int, n: int, p: float) -> np.ndarray:
-    from scipy.stats import binom
+    """log10 P[Binomial(n, p) >= k], floored at -300 (k <= 0 gives 0).
 
-    return binom.logsf(np.asarray(k) - 1, n, p) / np.log(10)
+    Uses P[X >= k] = I_p(k, n - k + 1), the regularised incomplete beta function
+    (scipy.special, much lighter to import than scipy.stats)."""
+    from scipy.special import betainc
+
+    k = np.asarray(k, dtype=np.float64)
+    kk = np.clip(k, 1, n)
+    val = betainc(kk, n - kk + 1, p)
+    val = np.where(k <= 0, 1.0, np.where(k > n, 0.0, val))
+    return np.log10(np.maximum(val, 1e-300))
 
 
-def _meaningful_regions(votes: np.ndarray, grids: list[int], p_of: dict[int, float],
-                        log10_tests: float, windows: tuple[int, ...]) -> tuple[np.ndarray, float, list[int]]:
+def _cell_vote_counts(votes: np.ndarray) -> np.ndarray:
+    """Votes per 8x8 cell and grid: float32 (ceil(H/8), ceil(W/8), 64)."""
+    h, w = votes.shape
+    ncy, ncx = -(-h // 8), -(-w // 8)
+    cell = (np.arange(h)[:, None] // 8) * ncx + (np.arange(w)[None, :] // 8)
+    ok = votes >= 0
+    key = cell[ok].astype(np.int64) * 64 + votes[ok].astype(np.int64)
+    return np.bincount(key, minlength=ncy * ncx * 64).astype(np.float32).reshape(ncy, ncx, 64)
+
+
+def _meaningful_regions(cells: np.ndarray, grids: list[int], p_of: dict[int, float],
+                        log10_tests: float, windows: tuple[int, ...], h: int, w: int
+                        ) -> tuple[np.ndarray, float, list[int]]:
     """Pixels of windows where grid ``g`` has significantly many votes (NFA < 1).
 
     Votes are counted in 8x8 cells (pixels / 64), the independent units; a window of
     ``win`` pixels holds ``n = win^2 / 64`` cells and ``k`` votes for ``g``; its NFA is
-    ``10**log10_tests * P[Binomial(n, p_g) >= k]``."""
+    ``10**log10_tests * P[Binomial(n, p_g) >= k]``.  Everything runs on the cell grid
+    (64 times fewer values than pixels) and is expanded to pixels at the end.
+    """
     import cv2
 
-    h, w = votes.shape
-    region = np.zeros((h, w), np.float32)
+    ncy, ncx = cells.shape[:2]
+    region = np.zeros((ncy, ncx), np.uint8)
     min_nfa = 0.0
     found = []
     for g in grids:
-        ind = (votes == g).astype(np.float32)
+        frac = cells[:, :, g] / 64.0          # fraction of the cell's pixels voting g
         for win in windows:
-            if win > min(h, w):
+            wc = win // 8
+            if win > min(h, w) or wc < 1:
                 continue
-            n = win * win // 64
+            n = wc * wc
             ks = np.arange(0, n + 1)
             lnfa = log10_tests + _binom_log10_sf(ks, n, p_of[g])
             if not (lnfa < 0).any():
                 continue
             k_star = int(ks[np.argmax(lnfa < 0)])
-            k = cv2.boxFilter(ind, cv2.CV_32F, (win, win), normalize=False,
-                              borderType=cv2.BORDER_CONSTANT) / 64.0
+            k = cv2.boxFilter(frac, cv2.CV_32F, (wc, wc), normalize=False, borderType=cv2.BORDER_CONSTANT)
             kmax = float(k.max())
             if kmax < k_star:
                 continue
             min_nfa = min(min_nfa, float(lnfa[min(int(kmax), n)]))
             centres = (k >= k_star).astype(np.uint8)
-            cover = cv2.dilate(centres, np.ones((win, win), np.uint8)) > 0
-            dens = cv2.boxFilter(ind, cv2.CV_32F, (17, 17), borderType=cv2.BORDER_REFLECT)
+            cover = cv2.dilate(centres, np.ones((wc, wc), np.uint8)) > 0
+            dens = cv2.boxFilter(frac, cv2.CV_32F, (3, 3), borderType=cv2.BORDER_REFLECT)
             reg = (cover & (dens > 1.5 * p_of[g] + 0.05)).astype(np.uint8)
-            reg = cv2.morphologyEx(reg, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
-            region = np.maximum(region, reg.astype(np.float32))
+            reg = cv2.morphologyEx(reg, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+            region = np.maximum(region, reg)
             found.append(g)
-    return region, min_nfa, sorted(set(found))
+    up = np.repeat(np.repeat(region, 8, axis=0), 8, axis=1)[:h, :w].astype(np.float32)
+    return up, min_nfa, sorted(set(found))
 
 
 def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None) -> dict[str, Any]:
@@ -170,7 +194,7 @@ def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None)
                            "min_log10_nfa": 0.0, "foreign_grids": []}
     if h < 8 or w < 8:
         return out
-    counts = zero_counts(y)
+    counts = zero_counts(y, step)
     if step is not None:
         step(0.5, "JPEG grid: votes")
     votes = zero_votes(counts, h, w)
@@ -190,8 +214,8 @@ def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None)
     n_windows = max((h * w) // 64, 1)
     nwin = len(windows)
     cands = [int(g) for g in np.nonzero(hist)[0] if g != main and hist[g] >= 64 * 4]
-    reg1, nfa1, f1 = _meaningful_regions(votes, cands, {g: 1 / 64 for g in cands},
-                                         float(np.log10(63 * n_windows * nwin)), windows)
+    reg1, nfa1, f1 = _meaningful_regions(_cell_vote_counts(votes), cands, {g: 1 / 64 for g in cands},
+                                         float(np.log10(63 * n_windows * nwin)), windows, h, w)
     if step is not None:
         step(0.75, "JPEG grid: secondary votes")
     my, mx = main // 8, main % 8
@@ -205,7 +229,8 @@ def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None)
     n2 = max(int(v2.sum()), 1)
     cands2 = [int(g) for g in np.nonzero(hist2)[0] if hist2[g] >= 64 * 4]
     p2 = {g: float(min(max(hist2[g] / n2, 1 / 49), 0.5)) for g in cands2}
-    reg2, nfa2, f2 = _meaningful_regions(votes2, cands2, p2, float(np.log10(49 * n_windows * nwin)), windows)
+    reg2, nfa2, f2 = _meaningful_regions(_cell_vote_counts(votes2), cands2, p2,
+                                         float(np.log10(49 * n_windows * nwin)), windows, h, w)
     region = np.maximum(reg1, reg2)
     found = sorted(set(f1) | set(f2))
     out.update(map=region, min_log10_nfa=min(nfa1, nfa2), foreign_grids=[(g // 8, g % 8) for g in found])
@@ -215,10 +240,10 @@ def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None)
 # ------------------------------------------------------------- double quantisation
 def _leak_kernel(sigma_over_q: float) -> np.ndarray:
     """Probability that observation noise moves a quantised value by -1, 0, +1."""
-    from scipy.stats import norm
+    from scipy.special import ndtr
 
     s = max(float(sigma_over_q), 1e-3)
-    side = float(norm.sf(0.5 / s))
+    side = float(ndtr(-0.5 / s))
     side = min(side, 0.3)
     return np.array([side, 1 - 2 * side, side])
 
@@ -376,10 +401,18 @@ class JpegEngine:
         all_params.update(params or {})
         prov = base_provenance(evidence)
         notes: list[str] = []
-        tables = jpeg_tables(getattr(evidence, "raw", b"")) if is_jpeg(evidence) else None
-        if tables is None:
-            note = NOT_JPEG_NOTE if not is_jpeg(evidence) else \
-                "JPEG quantisation tables could not be read: the double-quantisation analysis does not apply"
+        jpeg = is_jpeg(evidence)
+        tables = jpeg_tables(getattr(evidence, "raw", b"")) if jpeg else None
+        colour_ok = str(getattr(evidence, "mode", "RGB")) in ("RGB", "L", "YCbCr")
+        if tables is None or not colour_ok:
+            if not jpeg:
+                note = NOT_JPEG_NOTE
+            elif not colour_ok:
+                note = (f"{evidence.mode} JPEG: its stored channels are not YCbCr luminance, so the JPEG "
+                        "grid/double-quantisation analysis does not apply")
+            else:
+                note = "JPEG quantisation tables could not be read: the JPEG grid/double-quantisation " \
+                       "analysis does not apply"
             ck.step(1.0, "JPEG analysis: not applicable")
             return AnalysisResult(engine=self.name, engine_version=self.version,
                                   localization=np.zeros((h, w), np.float32), params=all_params,
@@ -392,7 +425,7 @@ class JpegEngine:
         y = luminance(rgb)
         ck.step(0.05, "JPEG grid: counting DCT zeros (ZERO)")
         t1 = time.perf_counter()
-        z = zero_analysis(y)
+        z = zero_analysis(y, step=ck.sub(0.05, 0.55).step)
         t_zero = time.perf_counter() - t1
         ck.step(0.55, "JPEG grid: done; double quantisation")
         t2 = time.perf_counter()
