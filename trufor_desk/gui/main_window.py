@@ -491,7 +491,7 @@ class MainWindow(QMainWindow):
             return
         r = an.result
         th = self.layers_panel.thresholds
-        reading = read_result(r.localization, r.reliability, r.score, th.loc_value, th.rel_value)
+        reading = read_result(r.localization, r.reliability, r.score, th.loc_value, th.rel_value, r.engine)
         self.score_panel.show_reading(reading, r.reliability, an.label, r.score)
 
     # ---------------------------------------------------------------- cursor, loupe ----

@@ -24,10 +24,18 @@ class Reading:
     mean_reliability: float | None = None
 
 
-def score_meaning(score: float | None) -> tuple[str, str]:
+CALIBRATED_ENGINES = {"trufor"}
+
+
+def score_meaning(score: float | None, engine: str = "trufor") -> tuple[str, str]:
     if score is None:
         return ("No integrity score", "This engine produces a map only; judge the map itself.")
     pct = f"{score:.2f}"
+    if engine not in CALIBRATED_ENGINES:
+        return (f"Score {pct} (heuristic, not a calibrated probability)",
+                "Weight-free engines summarise how much of the image their map flags; the number is an "
+                "indication, not a probability of manipulation. Judge the map, and never read a low value as "
+                "proof of authenticity.")
     if score >= 0.5:
         verdict = f"Integrity score {pct}: likely manipulated"
     else:
@@ -39,8 +47,8 @@ def score_meaning(score: float | None) -> tuple[str, str]:
 
 
 def read_result(localization: np.ndarray, reliability: np.ndarray | None, score: float | None,
-                loc_threshold: float = 0.5, rel_threshold: float = 0.5) -> Reading:
-    verdict, meaning = score_meaning(score)
+                loc_threshold: float = 0.5, rel_threshold: float = 0.5, engine: str = "trufor") -> Reading:
+    verdict, meaning = score_meaning(score, engine)
     step = max(1, int(np.sqrt(localization.size / 1_000_000)))  # subsample big maps
     loc = localization[::step, ::step]
     strong = loc > loc_threshold
@@ -59,6 +67,10 @@ def read_result(localization: np.ndarray, reliability: np.ndarray | None, score:
             f"The score is low, but the map shows a strong region ({100 * frac:.1f}% of the image above "
             f"{loc_threshold:.2f}) mostly where reliability is low ({100 * in_low:.0f}% of it): a real "
             "manipulation there could be masked. Inspect that region.")
+    if score is not None and score < 0.5 and frac >= STRONG_FRACTION and in_low < 0.5:
+        r.warnings.append(
+            f"The score is below 0.5, yet the map marks {100 * frac:.1f}% of the image above {loc_threshold:.2f} "
+            "where reliability is good. Look at that region before concluding.")
     if score is not None and score >= 0.5 and n_strong and in_low >= 0.5:
         r.warnings.append(
             f"The score is high, but {100 * in_low:.0f}% of the strong map region lies where reliability is "
