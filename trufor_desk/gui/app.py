@@ -13,6 +13,14 @@ def run_gui(paths: list[str] | None = None, engine: str | None = None, analyze: 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TruFor Desk")
     app.setOrganizationName("TruFor Desk")
+    try:
+        from PySide6.QtGui import QIcon
+
+        from trufor_desk.resources import resource
+
+        app.setWindowIcon(QIcon(str(resource("icons", "trufor-desk.svg"))))
+    except FileNotFoundError:
+        pass  # an icon is nice to have, never a reason not to start
     win = MainWindow()
     if engine:
         if win.engine_combo.findText(engine) < 0:
