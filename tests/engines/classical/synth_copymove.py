@@ -6,7 +6,7 @@ noise at several scales, mixed differently into each channel), a few dozen soft-
 blobs of random size and colour, and per-pixel sensor noise.  Nothing in a pristine
 image repeats, so a detector has no legitimate self-similarity to find.
 
-A forgery copies one random region (ellipse or polygon, 12-22 % of the short side)
+A forgery copies one random region (ellipse or polygon, 20-32 % of the short side across)
 and pastes it elsewhere, without overlap, through an affine map: a pure translation,
 a rotation of 15-30 degrees, or a scaling by 0.8-1.2 (rotation and scaling about the
 region's centre, followed by the move).  The mask marks BOTH the source region and the
@@ -73,8 +73,8 @@ def _region_mask(h: int, w: int, centre: tuple[float, float], radius: float,
         cv2.ellipse(m, (int(cx), int(cy)), axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
     else:
         k = int(rng.integers(5, 9))
-        ang = np.sort(rng.uniform(0, 2 * np.pi, k))
-        rad = radius * rng.uniform(0.65, 1.0, k)
+        ang = (np.arange(k) + rng.uniform(-0.3, 0.3, k)) * (2 * np.pi / k) + rng.uniform(0, 2 * np.pi)
+        rad = radius * rng.uniform(0.7, 1.0, k)
         pts = np.stack([cx + rad * np.cos(ang), cy + rad * np.sin(ang)], 1).round().astype(np.int32)
         cv2.fillPoly(m, [pts], 1)
     return m
@@ -100,7 +100,7 @@ def make_copymove(h: int, w: int, kind: str = "translation", seed: int = 0
     """(forged image, mask of source AND destination, 2x3 source->destination affine)."""
     rng = np.random.default_rng(seed + 1000)
     img = make_pristine(h, w, seed)
-    radius = float(min(h, w) * rng.uniform(0.12, 0.22)) / 2 * 2  # half-size of the region
+    radius = float(min(h, w) * rng.uniform(0.10, 0.16))  # the region spans 20-32 % of the short side
     margin = int(radius * 1.25) + 4
     for _ in range(500):
         cs = (rng.uniform(margin, w - margin), rng.uniform(margin, h - margin))

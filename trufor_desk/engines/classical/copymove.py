@@ -5,17 +5,18 @@ for copy-move attack detection and transformation recovery", IEEE TIFS 6(3), 201
 the dense verification step of Pan & Lyu, "Region duplication detection using image
 feature matching", IEEE TIFS 5(4), 2010.
 
-1. **Keypoints.**  SIFT on the luminance, with a lowered contrast threshold so that
-   weakly textured areas still carry keypoints; images whose short side is under
+1. **Keypoints.**  SIFT on the luminance, with a much lowered contrast threshold so
+   that weakly textured areas still carry keypoints; images whose short side is under
    ``min_side`` pixels are upscaled first (the copied region is often only a few
-   dozen pixels wide).
-2. **g2NN matching.**  Every descriptor is compared with every other one (exact
-   Euclidean distances, computed block-wise as matrix products).  With the sorted
-   distances d1 <= d2 <= ... of its k nearest neighbours (itself excluded), the 2NN
-   ratio test d_i / d_{i+1} < T is iterated: neighbours 1..i are all matches as long
-   as every ratio up to i passes.  This is what lets one region match several copies
-   of itself.  Pairs closer than ``min_distance`` pixels are dropped (a keypoint and
-   its own neighbourhood are always similar).
+   dozen pixels wide), images above ``max_sift_pixels`` are reduced for this step
+   only, which bounds the time (about 1 s per megapixel overall on two cores).
+2. **g2NN matching.**  The k nearest other descriptors of every descriptor are found
+   (exact brute force for a few thousand keypoints, FLANN kd-trees above that, the
+   approximate best-bin-first search the paper itself uses).  With their sorted
+   distances d1 <= d2 <= ..., the 2NN ratio test d_i / d_{i+1} < T is iterated:
+   neighbours 1..i are all matches as long as every ratio up to i passes, which lets
+   one region match several copies of itself.  Pairs closer than ``min_distance``
+   pixels are dropped (a keypoint and its own neighbourhood are always similar).
 3. **Clustering by transformation.**  Amerini cluster the keypoint positions and then
    fit one affine per pair of clusters.  Here the matched pairs are clustered directly
    by the affine map they agree on: RANSAC (``cv2.estimateAffine2D``) finds the
@@ -42,6 +43,7 @@ OpenCV; nothing loops over pixels in Python.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -54,14 +56,18 @@ ENGINE_NAME = "copymove"
 ALGORITHM_VERSION = "1"
 
 DEFAULTS: dict[str, Any] = {
-    "contrast_threshold": 0.015,   # SIFT (OpenCV default 0.04): more keypoints in weak texture
+    "contrast_threshold": 0.005,   # SIFT (OpenCV default 0.04): more keypoints in weak texture
+    "presmooth": 0.0,              # Gaussian sigma (pixels) before SIFT (0: none; copied noise matches too)
     "min_side": 512,               # upscale for SIFT until the short side reaches this (x3 at most)
+    "max_sift_pixels": 1_200_000,  # downscale for SIFT above this many pixels (bounds the time)
     "max_keypoints": 12000,        # strongest keypoints kept (bounds the all-pairs matching)
-    "g2nn_ratio": 0.5,             # T of the iterated 2NN test (Amerini et al. use 0.5)
+    "g2nn_ratio": 0.7,             # T of the iterated 2NN test (Amerini et al.: 0.5; RANSAC and the
+                                   # dense check reject the extra false matches a looser test lets in)
     "g2nn_k": 8,                   # neighbours examined per keypoint
+    "exact_match_limit": 3000,     # brute-force matching up to this many keypoints, FLANN above
     "min_distance": 12.0,          # pixels between the two ends of a match
     "ransac_threshold": 3.0,       # pixels, reprojection error of a RANSAC inlier
-    "min_inliers": 6,              # pairs supporting a hypothesis
+    "min_inliers": 5,              # pairs supporting a hypothesis
     "max_hypotheses": 6,
     "ncc_threshold": 0.6,          # local correlation between the image and its warped copy
     "max_abs_diff": 12.0,          # grey levels, local mean |image - warped copy|
@@ -83,44 +89,58 @@ def _sift(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return pts, desc.astype(np.float32)
 
 
-def g2nn_pairs(desc: np.ndarray, ratio: float = 0.5, k: int = 8,
-               block: int = 2048) -> np.ndarray:
-    """Index pairs (i, j), i < j, accepted by the generalised 2NN test (M x 2 int64).
+def _knn(desc: np.ndarray, k: int, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices, distances) of the k nearest other descriptors of each descriptor, sorted.
 
-    For each descriptor the k nearest others are found exactly (squared distances from
-    ``|a|^2 + |b|^2 - 2 a.b``); neighbour i is accepted while every ratio
-    ``d_m / d_{m+1}``, m <= i, is below ``ratio``.
+    Exact brute force up to ``exact_limit`` descriptors; above it FLANN randomised
+    kd-trees, the approximate best-bin-first search Amerini et al. used themselves (the
+    distinctive matches the g2NN test accepts are found reliably; all-pairs distances
+    would cost O(N^2) time).
     """
+    import cv2
+
     n = len(desc)
+    kq = min(k + 2, n)
+    if n <= exact_limit:
+        matcher = cv2.BFMatcher(cv2.NORM_L2)
+    else:
+        matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})
+    rows = matcher.knnMatch(desc, desc, k=kq)
+    idx = np.full((n, kq), -1, np.int64)
+    dist = np.full((n, kq), np.inf, np.float32)
+    for i, r in enumerate(rows):  # one Python step per keypoint, not per pixel
+        idx[i, :len(r)] = [m.trainIdx for m in r]
+        dist[i, :len(r)] = [m.distance for m in r]
+    # drop the query itself wherever it appears (ties with exact duplicates can put it
+    # second), keeping the order of the others
+    is_self = (idx == np.arange(n)[:, None]) | (idx < 0)
+    order = np.argsort(is_self, axis=1, kind="stable")
+    idx = np.take_along_axis(idx, order, 1)[:, :kq - 1]
+    dist = np.take_along_axis(dist, order, 1)[:, :kq - 1]
+    dist[np.take_along_axis(is_self, order, 1)[:, :kq - 1]] = np.inf
+    return idx, dist
+
+
+def g2nn_accept(dist: np.ndarray, ratio: float) -> np.ndarray:
+    """Boolean (N, k-1): neighbour i of each row passes the generalised 2NN test, i.e.
+    ``d_m < ratio * d_{m+1}`` for every m <= i (distances sorted ascending)."""
+    if dist.shape[1] < 2:
+        return np.zeros((dist.shape[0], 0), bool)
+    ok = (dist[:, :-1] < ratio * dist[:, 1:]) | (dist[:, 1:] <= 1e-6)
+    return np.cumprod(ok, axis=1).astype(bool)
+
+
+def g2nn_pairs(desc: np.ndarray, ratio: float = 0.5, k: int = 8, exact_limit: int = 3000) -> np.ndarray:
+    """Index pairs (i, j), i < j, accepted by the generalised 2NN test (M x 2 int64)."""
+    n = 0 if desc is None else len(desc)
     if n < 3:
         return np.zeros((0, 2), np.int64)
-    k = int(min(k, n - 1))
-    d = desc.astype(np.float32)
-    sq = (d * d).sum(1)
-    pairs = []
-    for start in range(0, n, block):
-        stop = min(n, start + block)
-        dist2 = sq[start:stop, None] + sq[None, :] - 2.0 * (d[start:stop] @ d.T)
-        rows = np.arange(stop - start)
-        dist2[rows, rows + start] = np.inf                    # no self-matches
-        # k+1 smallest (the extra one is the denominator of the last ratio)
-        kk = min(k + 1, n - 1)
-        idx = np.argpartition(dist2, kk - 1, axis=1)[:, :kk]
-        dd = np.take_along_axis(dist2, idx, 1)
-        order = np.argsort(dd, axis=1)
-        idx = np.take_along_axis(idx, order, 1)
-        dist = np.sqrt(np.maximum(np.take_along_axis(dd, order, 1), 0.0))
-        if dist.shape[1] < 2:
-            continue
-        ok = (dist[:, :-1] < ratio * dist[:, 1:]) | (dist[:, 1:] <= 1e-6)
-        accepted = np.cumprod(ok, axis=1).astype(bool)        # all ratios up to i pass
-        r, c = np.nonzero(accepted)
-        if r.size:
-            pairs.append(np.stack([r + start, idx[r, c]], 1))
-    if not pairs:
+    idx, dist = _knn(np.ascontiguousarray(desc, dtype=np.float32), int(k), int(exact_limit))
+    accepted = g2nn_accept(dist, ratio)
+    r, c = np.nonzero(accepted)
+    if r.size == 0:
         return np.zeros((0, 2), np.int64)
-    pr = np.concatenate(pairs).astype(np.int64)
-    pr = np.sort(pr, axis=1)
+    pr = np.sort(np.stack([r, idx[r, c]], 1).astype(np.int64), axis=1)
     return np.unique(pr, axis=0)
 
 
@@ -176,7 +196,7 @@ def cluster_by_affine(p1: np.ndarray, p2: np.ndarray, p: dict[str, Any]) -> list
     return hyps
 
 
-def _local_ncc(a: np.ndarray, b: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+def _local_ncc(a: np.ndarray, b: np.ndarray, sigma: float, eps: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
     """(zero-mean normalised cross-correlation, mean |a - b|) in a Gaussian window."""
     import cv2
 
@@ -184,28 +204,56 @@ def _local_ncc(a: np.ndarray, b: np.ndarray, sigma: float) -> tuple[np.ndarray, 
         return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
 
     ma, mb = g(a), g(b)
-    va = np.maximum(g(a * a) - ma * ma, 0)
-    vb = np.maximum(g(b * b) - mb * mb, 0)
-    cov = g(a * b) - ma * mb
-    ncc = cov / np.sqrt(va * vb + 1.0)  # +1 grey level^2: flat areas do not correlate
+    va = g(a * a)
+    va -= ma * ma
+    vb = g(b * b)
+    vb -= mb * mb
+    cov = g(a * b)
+    cov -= ma * mb
+    np.maximum(va, 0, out=va)
+    np.maximum(vb, 0, out=vb)
+    va *= vb
+    va += float(eps)                      # flat areas do not correlate
+    ncc = cov / np.sqrt(va)
     mad = g(np.abs(a - b))
     return ncc, mad
 
 
-def _side_region(gray: np.ndarray, affine_to: np.ndarray, valid_disp: np.ndarray,
-                 seeds: np.ndarray, p: dict[str, Any]) -> np.ndarray:
+def _moved_enough(affine: np.ndarray, h: int, w: int, min_distance: float) -> np.ndarray:
+    """Pixels x with |affine x - x| >= min_distance (near a rotation's fixed point, or
+    for tiny shifts, everything correlates with itself)."""
+    xs = np.arange(w, dtype=np.float32)
+    ys = np.arange(h, dtype=np.float32)[:, None]
+    dx = (affine[0, 0] - 1) * xs + (affine[0, 1] * ys + affine[0, 2])
+    dy = affine[1, 0] * xs + ((affine[1, 1] - 1) * ys + affine[1, 2])
+    return dx * dx + dy * dy >= np.float32(min_distance) ** 2
+
+
+def _fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill every hole of a binary mask (outer contours drawn filled)."""
+    import cv2
+
+    m = mask.astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(m, contours, -1, 1, thickness=cv2.FILLED)
+    return m.astype(bool)
+
+
+def _side_region(gray: np.ndarray, affine_to: np.ndarray, seeds: np.ndarray,
+                 p: dict[str, Any]) -> np.ndarray:
     """Pixels x where gray(x) matches gray at the point ``affine_to`` sends x to, in the
     connected regions holding at least one of ``seeds`` (n x 2)."""
     import cv2
 
     h, w = gray.shape
-    # warped(x) = gray(affine_to x)
+    # warped(x) = gray(affine_to x); outside the image: NaN
     warped = cv2.warpAffine(gray, affine_to, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
     inside = np.isfinite(warped)
-    warped = np.where(inside, warped, gray)
+    np.copyto(warped, gray, where=~inside)
     ncc, mad = _local_ncc(gray, warped, float(p["window_sigma"]))
-    good = (ncc > float(p["ncc_threshold"])) & (mad < float(p["max_abs_diff"])) & inside & valid_disp
+    good = (ncc > float(p["ncc_threshold"])) & (mad < float(p["max_abs_diff"])) & inside
+    good &= _moved_enough(affine_to, h, w, float(p["min_distance"]))
     good = good.astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     good = cv2.morphologyEx(good, cv2.MORPH_OPEN, kernel)
@@ -213,19 +261,18 @@ def _side_region(gray: np.ndarray, affine_to: np.ndarray, valid_disp: np.ndarray
     n, labels, stats, _ = cv2.connectedComponentsWithStats(good, connectivity=8)
     if n <= 1:
         return np.zeros((h, w), bool)
-    sx = np.clip(np.round(seeds[:, 0]).astype(int), 0, w - 1)
-    sy = np.clip(np.round(seeds[:, 1]).astype(int), 0, h - 1)
-    # a seed may sit just outside its region (keypoints lie on blob edges): look 3 px around
-    lab_dil = cv2.dilate(labels.astype(np.float32), np.ones((7, 7), np.uint8))
-    hit = np.unique(np.concatenate([labels[sy, sx], lab_dil[sy, sx].astype(np.int32)]))
+    # a seed may sit just outside its region (keypoints lie on edges): look 3 px around
+    off = np.arange(-3, 4)
+    sx = np.clip(np.round(seeds[:, 0]).astype(int)[:, None, None] + off[None, None, :], 0, w - 1)
+    sy = np.clip(np.round(seeds[:, 1]).astype(int)[:, None, None] + off[None, :, None], 0, h - 1)
+    hit = np.unique(labels[sy, sx])
     hit = hit[(hit > 0) & (stats[hit, cv2.CC_STAT_AREA] >= int(p["min_region"]))]
-    return np.isin(labels, hit)
-
-
-def _invert(affine: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.invertAffineTransform(affine)
+    if hit.size == 0:
+        return np.zeros((h, w), bool)
+    keep = np.zeros(n, bool)
+    keep[hit] = True
+    # copied regions are solid: fill holes (textureless patches inside the copy)
+    return _fill_holes(keep[labels])
 
 
 def verify(gray: np.ndarray, affine: np.ndarray, inliers: np.ndarray,
@@ -234,19 +281,14 @@ def verify(gray: np.ndarray, affine: np.ndarray, inliers: np.ndarray,
     import cv2
 
     h, w = gray.shape
-    inv = _invert(affine)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    fwd_dx = affine[0, 0] * xx + affine[0, 1] * yy + affine[0, 2] - xx
-    fwd_dy = affine[1, 0] * xx + affine[1, 1] * yy + affine[1, 2] - yy
-    moved_fwd = np.hypot(fwd_dx, fwd_dy) >= float(p["min_distance"])
-    bwd_dx = inv[0, 0] * xx + inv[0, 1] * yy + inv[0, 2] - xx
-    bwd_dy = inv[1, 0] * xx + inv[1, 1] * yy + inv[1, 2] - yy
-    moved_bwd = np.hypot(bwd_dx, bwd_dy) >= float(p["min_distance"])
+    inv = cv2.invertAffineTransform(affine)
     # source pixels x: gray(x) ~ gray(A x); destination pixels x: gray(x) ~ gray(A^-1 x)
-    src = _side_region(gray, affine, moved_fwd, inliers[:, 0], p)
-    dst = _side_region(gray, inv, moved_bwd, inliers[:, 1], p)
-    if not src.any() or not dst.any():
-        return np.zeros((h, w), bool), np.zeros((h, w), bool)
+    src = _side_region(gray, affine, inliers[:, 0], p)
+    if not src.any():
+        return src, src
+    dst = _side_region(gray, inv, inliers[:, 1], p)
+    if not dst.any():
+        return dst, dst
     # each side only where the other side maps onto it (allowing a little slack)
     slack = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
     src_to_dst = cv2.warpAffine(src.astype(np.uint8), affine, (w, h), flags=cv2.INTER_NEAREST)
@@ -291,16 +333,20 @@ class CopyMoveEngine:
 
         cp.step(0.0, "copy-move: keypoints")
         up = float(np.clip(p["min_side"] / max(1, min(h, w)), 1.0, 3.0))
-        sift_img = gray8 if up == 1.0 else cv2.resize(gray8, (round(w * up), round(h * up)),
-                                                      interpolation=cv2.INTER_CUBIC)
+        up = min(up, float(np.sqrt(float(p["max_sift_pixels"]) / (h * w))))
+        sift_img = gray8 if up == 1.0 else cv2.resize(
+            gray8, (max(1, round(w * up)), max(1, round(h * up))),
+            interpolation=cv2.INTER_CUBIC if up > 1 else cv2.INTER_AREA)
+        if float(p["presmooth"]) > 0:
+            # sensor noise makes many tiny keypoints whose descriptors never repeat
+            sift_img = cv2.GaussianBlur(sift_img, (0, 0), float(p["presmooth"]) * up)
         pts, desc = _sift(sift_img, p) if min(h, w) >= 8 else (np.zeros((0, 2), np.float32), None)
         pts = pts / up
         timings["keypoints_s"] = time.perf_counter() - t0
 
         cp.step(0.3, "copy-move: g2NN matching")
         t1 = time.perf_counter()
-        pairs = g2nn_pairs(desc, float(p["g2nn_ratio"]), int(p["g2nn_k"])) if desc is not None \
-            else np.zeros((0, 2), np.int64)
+        pairs = g2nn_pairs(desc, float(p["g2nn_ratio"]), int(p["g2nn_k"]), int(p["exact_match_limit"]))
         if len(pairs):
             far = np.hypot(*(pts[pairs[:, 0]] - pts[pairs[:, 1]]).T) >= float(p["min_distance"])
             pairs = pairs[far]
@@ -330,7 +376,6 @@ class CopyMoveEngine:
         if loc.any():
             # soft edge of about one pixel: still 1 inside, 0 well outside
             loc = np.clip(cv2.GaussianBlur(loc, (0, 0), 1.0) * 1.5 - 0.25, 0, 1)
-            loc = np.maximum(loc, 0.0)
         timings["verification_s"] = time.perf_counter() - t3
         timings["total_s"] = time.perf_counter() - t0
 
@@ -341,13 +386,15 @@ class CopyMoveEngine:
         notes = []
         if min(h, w) < 32:
             notes.append("image smaller than 32 pixels: too small for keypoint matching")
+        if found:
+            notes.append("regularly repeating textures (tiles, fences, text) can match themselves; "
+                         "check that the marked pair is not a natural repetition")
         cp.step(1.0, "copy-move: done")
         return AnalysisResult(
             engine=ENGINE_NAME, engine_version=self.version, localization=loc.astype(np.float32),
             score=score, params=p,
             provenance={"keypoints": int(len(pts)), "matches": int(len(pairs)),
                         "hypotheses": int(len(hyps)), "verified": int(len(found)),
-                        "sift_upscale": round(up, 4)},
+                        "sift_scale": round(up, 4), "regions_json": json.dumps(found)},
             timings=timings, notes=notes,
-            extras={},
         )

@@ -142,6 +142,11 @@ class TruForEngine:
         ck.step(0.0, "Loading TruFor weights")
         model = load_model(self.weights_path, self.device)
         t_load = time.perf_counter() - t0
+        if self.device.startswith("cuda") and self.precision == "fp32":
+            # cuDNN convolutions default to TF32 on Ampere and later (10-bit mantissa):
+            # "fp32" must mean float32 arithmetic, as on the CPU and in the goldens.
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         opts = RunOptions(band_tokens=self.band_tokens, dncnn_tile=self.dncnn_tile, precision=self.precision)
         run_ck = ck.sub(0.02, 1.0)
         t1 = time.perf_counter()
