@@ -12,7 +12,9 @@ from tests.conftest import requires_kit
 
 CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.engines.base",
         "trufor_desk.engines.trufor.engine", "trufor_desk.engines.trufor.model",
-        "trufor_desk.engines.trufor.weights", "trufor_desk.cli_weights", "trufor_desk.hashing"]
+        "trufor_desk.engines.trufor.weights", "trufor_desk.cli_weights", "trufor_desk.hashing",
+        "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli_report", "trufor_desk.render.layers",
+        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics"]
 
 
 def _run(code: str) -> str:

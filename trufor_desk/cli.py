@@ -56,6 +56,10 @@ def _build_parser() -> argparse.ArgumentParser:
     g.add_argument("--analyze", action="store_true", help="analyse the last opened image right away")
 
     add_weights_parser(sub)
+    from trufor_desk.cli_report import add_case_parser, add_report_parser
+
+    add_report_parser(sub)
+    add_case_parser(sub)
     return p
 
 
@@ -185,6 +189,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trufor_desk.cli_weights import run_weights
 
             return run_weights(args)
+        if args.command == "report":
+            from trufor_desk.cli_report import run_report
+
+            return run_report(args)
+        if args.command == "case":
+            from trufor_desk.cli_report import run_case
+
+            return run_case(args)
         from trufor_desk.gui.app import run_gui
 
         if args.command == "gui":

@@ -1,0 +1,568 @@
+"""The case: what was examined, how, by whom, what was found, and the log of it all.
+
+A :class:`Case` holds plain data only (no Qt, no open files): evidence references with
+the digests taken at intake, analyses with their provenance and result arrays, notes,
+region annotations and an append-only, hash-chained audit log.  Every change goes
+through a method that appends one audit entry, and each entry records a digest of the
+item it introduced, so a later edit of the item (or of the log) shows up in
+:func:`trufor_desk.case.store.verify_case`.
+
+The audit chain: entry ``n`` stores ``prev_hash`` = hash of entry ``n - 1`` (64 zeros
+for the first) and ``hash`` = SHA-256 of the canonical JSON of all its other fields,
+``prev_hash`` included.  Changing, removing or reordering any entry breaks the chain
+from that point on.  Removing the *last* entries cannot be seen from the chain alone;
+the report prints the head hash so a printed copy anchors the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import numpy as np
+
+from trufor_desk.engines.base import AnalysisResult
+from trufor_desk.errors import UserError
+
+GENESIS_HASH = "0" * 64
+PREVIEW_MAX_SIDE = 1024  # stored preview of each evidence image, used by reports
+Clock = Callable[[], datetime]
+
+
+# ---------------------------------------------------------------------------------------
+# canonical forms and digests
+
+
+def canonical_json(obj: Any) -> bytes:
+    """The one byte form hashed everywhere: sorted keys, no spaces, UTF-8."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False).encode("utf-8")
+
+
+def sha256_json(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj)).hexdigest()
+
+
+def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over (name, dtype, shape, bytes) of each array in name order.
+
+    ``.npz`` bytes carry zip timestamps, so the arrays themselves are hashed instead.
+    """
+    h = hashlib.sha256()
+    for name in sorted(arrays):
+        a = np.ascontiguousarray(arrays[name])
+        if a.dtype.kind == "U":  # unicode: hash the UTF-8 text, independent of the array width
+            payload = "\x00".join(str(x) for x in a.ravel()).encode("utf-8")
+            dtype = "str"
+        else:
+            payload = a.tobytes()
+            dtype = a.dtype.str
+        h.update(canonical_json([name, dtype, list(a.shape)]))
+        h.update(hashlib.sha256(payload).digest())
+    return h.hexdigest()
+
+
+def utc_iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fixed_clock(when: datetime) -> Clock:
+    """A clock that always reads ``when`` (for reproducible implicit cases and tests)."""
+    return lambda: when
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars/arrays and tuples -> JSON-ready Python values."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return str(value)
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
+# ---------------------------------------------------------------------------------------
+# items
+
+
+@dataclass
+class EvidenceRef:
+    """An evidence file as it was at intake: where it was, its digests, how it decoded.
+
+    ``metadata`` holds the ``(section, key, value)`` rows of
+    :func:`trufor_desk.evidence.metadata.metadata_rows` and ``metadata_warnings`` their
+    warnings, taken at intake so a report does not need to reopen the file.
+    ``preview_png`` is a downscaled PNG of the decoded pixels (stored orientation).
+    """
+
+    id: str
+    path: str
+    sha256: str
+    md5: str
+    size_bytes: int
+    format: str
+    mode: str
+    width: int
+    height: int
+    conversions: list[str] = field(default_factory=list)
+    exif_orientation: int | None = None
+    n_frames: int = 1
+    added: str = ""
+    metadata: list[list[str]] = field(default_factory=list)
+    metadata_warnings: list[str] = field(default_factory=list)
+    preview_png: bytes | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def record(self) -> dict:
+        """JSON form (the preview is stored beside case.json, not in it)."""
+        d = asdict(self)
+        png = d.pop("preview_png")
+        d["preview_sha256"] = hashlib.sha256(png).hexdigest() if png else None
+        return _plain(d)
+
+    def digest(self) -> str:
+        """What the audit entry records: everything but the path (a moved file stays the same evidence)."""
+        return sha256_json({k: v for k, v in self.record().items() if k != "path"})
+
+
+@dataclass
+class AnalysisRecord:
+    """One engine run on one evidence item (optionally a rectangle of it).
+
+    ``result`` carries the arrays; everything else is mirrored here for reading the case
+    without loading arrays.  ``thresholds`` are the display thresholds the examiner
+    chose (localisation, reliability); reports print and use them.
+    """
+
+    id: str
+    evidence_id: str
+    engine: str
+    engine_version: str
+    result: AnalysisResult = field(repr=False)
+    rect: tuple[int, int, int, int] | None = None
+    created: str = ""
+    thresholds: dict[str, float] = field(default_factory=lambda: {"localization": 0.5, "reliability": 0.5})
+    arrays_sha256: str = ""
+
+    @property
+    def score(self) -> float | None:
+        return self.result.score
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return self.result.params
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        return self.result.provenance
+
+    @property
+    def weights_sha256(self) -> str | None:
+        return self.result.provenance.get("weights_sha256") or None
+
+    @property
+    def device(self) -> str | None:
+        return self.result.provenance.get("device") or None
+
+    @property
+    def precision(self) -> str | None:
+        return self.result.provenance.get("precision") or self.result.params.get("precision") or None
+
+    def record(self) -> dict:
+        r = self.result
+        return _plain({
+            "id": self.id, "evidence_id": self.evidence_id, "engine": self.engine,
+            "engine_version": self.engine_version, "rect": list(self.rect) if self.rect else None,
+            "created": self.created, "thresholds": self.thresholds, "arrays_sha256": self.arrays_sha256,
+            "score": r.score, "params": r.params, "provenance": r.provenance, "timings": r.timings,
+            "notes": r.notes, "applicable": r.applicable, "weights_sha256": self.weights_sha256,
+            "device": self.device, "precision": self.precision,
+        })
+
+    def digest(self) -> str:
+        rec = self.record()
+        rec.pop("thresholds")  # display choice, changed through set_thresholds (logged)
+        return sha256_json(rec)
+
+
+@dataclass
+class Note:
+    id: str
+    text: str
+    author: str
+    time: str
+    evidence_id: str | None = None
+
+    def record(self) -> dict:
+        return _plain(asdict(self))
+
+    def digest(self) -> str:
+        return sha256_json(self.record())
+
+
+@dataclass
+class Annotation:
+    """A region of one evidence image, in stored-orientation pixels: a rectangle
+    ``(x, y, w, h)`` or a polygon ``[(x, y), ...]``, with a label and free text."""
+
+    id: str
+    evidence_id: str
+    label: str
+    text: str = ""
+    rect: tuple[int, int, int, int] | None = None
+    polygon: list[tuple[float, float]] | None = None
+    author: str = ""
+    time: str = ""
+
+    def record(self) -> dict:
+        return _plain(asdict(self))
+
+    def digest(self) -> str:
+        return sha256_json(self.record())
+
+    def describe_region(self) -> str:
+        if self.rect is not None:
+            x, y, w, h = self.rect
+            return f"rectangle {w}x{h} at x={x}, y={y}"
+        pts = self.polygon or []
+        return "polygon " + ", ".join(f"({x:g}, {y:g})" for x, y in pts)
+
+
+@dataclass
+class AuditEntry:
+    seq: int
+    time: str
+    actor: str
+    action: str
+    details: dict
+    prev_hash: str
+    hash: str = ""
+
+    def body(self) -> dict:
+        return {"seq": self.seq, "time": self.time, "actor": self.actor, "action": self.action,
+                "details": self.details, "prev_hash": self.prev_hash}
+
+    def compute_hash(self) -> str:
+        return sha256_json(self.body())
+
+    def record(self) -> dict:
+        d = self.body()
+        d["hash"] = self.hash
+        return d
+
+
+def verify_chain(entries: list[AuditEntry]) -> list[str]:
+    """Problems with the audit chain, empty when intact."""
+    problems: list[str] = []
+    prev = GENESIS_HASH
+    for i, e in enumerate(entries):
+        if e.seq != i + 1:
+            problems.append(f"audit entry {i + 1}: sequence number is {e.seq}")
+        if e.prev_hash != prev:
+            problems.append(f"audit entry {i + 1} ({e.action}): does not follow the previous entry "
+                            "(an entry was removed, inserted or reordered)")
+        if e.compute_hash() != e.hash:
+            problems.append(f"audit entry {i + 1} ({e.action}): content does not match its hash (edited)")
+        prev = e.hash
+    return problems
+
+
+# ---------------------------------------------------------------------------------------
+# the case
+
+
+def _rect(rect: Any, what: str) -> tuple[int, int, int, int] | None:
+    if rect is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in rect)
+    except (TypeError, ValueError):
+        raise UserError(f"{what}: a rectangle is (x, y, w, h), not {rect!r}") from None
+    if w <= 0 or h <= 0 or x < 0 or y < 0:
+        raise UserError(f"{what}: rectangle {w}x{h} at x={x}, y={y} is empty or negative")
+    return x, y, w, h
+
+
+def make_preview_png(rgb: np.ndarray, max_side: int = PREVIEW_MAX_SIDE) -> bytes:
+    """Deterministic PNG of the pixels, box-downscaled so the longer side is <= max_side."""
+    from PIL import Image
+
+    img = Image.fromarray(np.ascontiguousarray(rgb, dtype=np.uint8), "RGB")
+    h, w = rgb.shape[:2]
+    scale = min(1.0, max_side / max(h, w))
+    if scale < 1.0:
+        img = img.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.BOX)
+    buf = io.BytesIO()
+    img.save(buf, "PNG", optimize=False, compress_level=6)
+    return buf.getvalue()
+
+
+class Case:
+    """A forensic case.  Use the ``add_*`` methods; each appends one audit entry."""
+
+    FORMAT = "trufor-desk-case"
+    FORMAT_VERSION = 1
+
+    def __init__(self, case_id: str, examiner: str, title: str = "", created: str | None = None,
+                 clock: Clock | None = None, app_version: str | None = None):
+        from trufor_desk import __version__
+
+        if not str(case_id).strip():
+            raise UserError("a case needs an id")
+        if not str(examiner).strip():
+            raise UserError("a case needs an examiner")
+        self.clock: Clock = clock or system_clock
+        self.case_id = str(case_id).strip()
+        self.examiner = str(examiner).strip()
+        self.title = title
+        self.app_version = app_version or __version__
+        self.evidence: list[EvidenceRef] = []
+        self.analyses: list[AnalysisRecord] = []
+        self.notes: list[Note] = []
+        self.annotations: list[Annotation] = []
+        self.audit: list[AuditEntry] = []
+        self.verification = None  # set by load_case / verify_case
+        self.load_problems: list[str] = []  # inconsistencies found while reading a .tfcase
+        if created is None:
+            self.created = self._now()
+            self.log("case_created", {"case_id": self.case_id, "title": self.title,
+                                      "examiner": self.examiner, "app_version": self.app_version})
+        else:
+            self.created = created
+
+    # -- audit ---------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return utc_iso(self.clock())
+
+    def log(self, action: str, details: dict | None = None, actor: str | None = None) -> AuditEntry:
+        """Append one audit entry (also for actions outside the case, e.g. a report export)."""
+        prev = self.audit[-1].hash if self.audit else GENESIS_HASH
+        e = AuditEntry(seq=len(self.audit) + 1, time=self._now(), actor=actor or self.examiner, action=action,
+                       details=_plain(details or {}), prev_hash=prev)
+        e.hash = e.compute_hash()
+        self.audit.append(e)
+        return e
+
+    def verify_chain(self) -> list[str]:
+        return verify_chain(self.audit)
+
+    @property
+    def head_hash(self) -> str:
+        return self.audit[-1].hash if self.audit else GENESIS_HASH
+
+    # -- lookup --------------------------------------------------------------------------
+
+    def _next_id(self, prefix: str, items: list) -> str:
+        used = {it.id for it in items}
+        n = len(items) + 1
+        while f"{prefix}{n}" in used:
+            n += 1
+        return f"{prefix}{n}"
+
+    def get_evidence(self, evidence_id: str) -> EvidenceRef:
+        for ev in self.evidence:
+            if ev.id == evidence_id:
+                return ev
+        raise UserError(f"case {self.case_id} has no evidence {evidence_id!r}")
+
+    def find_evidence(self, sha256: str) -> EvidenceRef | None:
+        return next((ev for ev in self.evidence if ev.sha256 == sha256), None)
+
+    def get_analysis(self, analysis_id: str) -> AnalysisRecord:
+        for a in self.analyses:
+            if a.id == analysis_id:
+                return a
+        raise UserError(f"case {self.case_id} has no analysis {analysis_id!r}")
+
+    def analyses_of(self, evidence_id: str) -> list[AnalysisRecord]:
+        return [a for a in self.analyses if a.evidence_id == evidence_id]
+
+    # -- changes -------------------------------------------------------------------------
+
+    def add_evidence(self, evidence, actor: str | None = None, with_metadata: bool = True) -> EvidenceRef:
+        """Register an opened :class:`~trufor_desk.evidence.image.Evidence`.
+
+        The same file content (SHA-256) is registered once; adding it again returns the
+        existing reference.  Metadata is read from the bytes already in memory.
+        """
+        from pathlib import Path
+
+        existing = self.find_evidence(evidence.sha256)
+        if existing is not None:
+            return existing
+        rows: list[list[str]] = []
+        warns: list[str] = []
+        if with_metadata:
+            try:
+                from trufor_desk.evidence.metadata import extract_metadata, metadata_rows
+
+                md = extract_metadata(evidence)
+                rows = [list(r) for r in metadata_rows(md)]
+                warns = list(md.warnings)
+            except Exception as exc:  # metadata is hostile input; the case must not depend on it
+                rows = [["Metadata", "error", f"metadata could not be read ({type(exc).__name__})"]]
+        ref = EvidenceRef(
+            id=self._next_id("E", self.evidence), path=str(Path(evidence.path).resolve()),
+            sha256=evidence.sha256, md5=evidence.md5, size_bytes=int(evidence.size_bytes),
+            format=str(evidence.format), mode=str(evidence.mode), width=int(evidence.width),
+            height=int(evidence.height), conversions=list(evidence.conversions),
+            exif_orientation=evidence.exif_orientation, n_frames=int(evidence.n_frames),
+            added=self._now(), metadata=rows, metadata_warnings=warns,
+            preview_png=make_preview_png(evidence.rgb))
+        self.evidence.append(ref)
+        self.log("evidence_added", {"evidence_id": ref.id, "path": ref.path, "sha256": ref.sha256,
+                                    "md5": ref.md5, "size_bytes": ref.size_bytes, "digest": ref.digest()}, actor)
+        return ref
+
+    def add_analysis(self, evidence_id: str, result: AnalysisResult, rect=None,
+                     thresholds: dict[str, float] | None = None, actor: str | None = None) -> AnalysisRecord:
+        ev = self.get_evidence(evidence_id)
+        rect = _rect(rect, "analysis region")
+        h, w = result.localization.shape
+        if rect is None and (w, h) != (ev.width, ev.height):
+            raise UserError(f"the result is {w}x{h} but evidence {ev.id} is {ev.width}x{ev.height}; "
+                            "give the analysed rectangle")
+        if rect is not None and (rect[2], rect[3]) != (w, h):
+            raise UserError(f"the result is {w}x{h} but the rectangle is {rect[2]}x{rect[3]}")
+        image_sha = result.provenance.get("image_sha256")
+        if image_sha and image_sha != ev.sha256:
+            raise UserError(f"the result was computed on another file (SHA-256 {image_sha[:12]}...) "
+                            f"than evidence {ev.id} ({ev.sha256[:12]}...)")
+        # Keep exactly what the .npz will give back (float32 score, "" for None provenance,
+        # JSON-shaped params), so the recorded digest survives a save/load round trip.
+        result = result_from_npz(result.to_npz_dict())
+        th = {"localization": 0.5, "reliability": 0.5}
+        th.update({k: float(v) for k, v in (thresholds or {}).items()})
+        rec = AnalysisRecord(id=self._next_id("A", self.analyses), evidence_id=ev.id, engine=result.engine,
+                             engine_version=result.engine_version, result=result, rect=rect,
+                             created=self._now(), thresholds=th,
+                             arrays_sha256=arrays_digest(result.to_npz_dict()))
+        self.analyses.append(rec)
+        self.log("analysis_added", {"analysis_id": rec.id, "evidence_id": ev.id, "engine": rec.engine,
+                                    "engine_version": rec.engine_version, "score": result.score,
+                                    "weights_sha256": rec.weights_sha256, "arrays_sha256": rec.arrays_sha256,
+                                    "thresholds": dict(th), "digest": rec.digest()}, actor)
+        return rec
+
+    def set_thresholds(self, analysis_id: str, localization: float | None = None,
+                       reliability: float | None = None, actor: str | None = None) -> None:
+        a = self.get_analysis(analysis_id)
+        if localization is not None:
+            a.thresholds["localization"] = float(localization)
+        if reliability is not None:
+            a.thresholds["reliability"] = float(reliability)
+        self.log("thresholds_set", {"analysis_id": a.id, "thresholds": dict(a.thresholds)}, actor)
+
+    def add_note(self, text: str, evidence_id: str | None = None, author: str | None = None) -> Note:
+        if not str(text).strip():
+            raise UserError("a note needs text")
+        if evidence_id is not None:
+            self.get_evidence(evidence_id)
+        note = Note(id=self._next_id("N", self.notes), text=str(text), author=author or self.examiner,
+                    time=self._now(), evidence_id=evidence_id)
+        self.notes.append(note)
+        self.log("note_added", {"note_id": note.id, "evidence_id": evidence_id, "digest": note.digest()},
+                 note.author)
+        return note
+
+    def add_annotation(self, evidence_id: str, label: str, text: str = "", rect=None,
+                       polygon=None, author: str | None = None) -> Annotation:
+        ev = self.get_evidence(evidence_id)
+        if (rect is None) == (polygon is None):
+            raise UserError("an annotation is either a rectangle or a polygon")
+        rect = _rect(rect, "annotation")
+        pts = None
+        if polygon is not None:
+            try:
+                pts = [(float(x), float(y)) for x, y in polygon]
+            except (TypeError, ValueError):
+                raise UserError("a polygon is a list of (x, y) points") from None
+            if len(pts) < 3:
+                raise UserError("a polygon needs at least 3 points")
+        if rect is not None:
+            box = (rect[0], rect[1], rect[0] + rect[2], rect[1] + rect[3])
+        else:
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]  # type: ignore[union-attr]
+            box = (min(xs), min(ys), max(xs), max(ys))
+        if box[0] < 0 or box[1] < 0 or box[2] > ev.width or box[3] > ev.height:
+            raise UserError(f"the region lies outside the {ev.width}x{ev.height} image of {ev.id}")
+        ann = Annotation(id=self._next_id("R", self.annotations), evidence_id=ev.id, label=str(label),
+                         text=str(text), rect=rect, polygon=pts, author=author or self.examiner,
+                         time=self._now())
+        self.annotations.append(ann)
+        self.log("annotation_added", {"annotation_id": ann.id, "evidence_id": ev.id, "label": ann.label,
+                                      "digest": ann.digest()}, ann.author)
+        return ann
+
+    # -- serialisation -------------------------------------------------------------------
+
+    def header(self) -> dict:
+        return {"format": self.FORMAT, "format_version": self.FORMAT_VERSION, "case_id": self.case_id,
+                "title": self.title, "examiner": self.examiner, "created": self.created,
+                "app_version": self.app_version}
+
+    def to_json(self) -> dict:
+        """Everything except preview images and result arrays (stored beside it)."""
+        d = self.header()
+        d["evidence"] = [e.record() for e in self.evidence]
+        d["analyses"] = [a.record() for a in self.analyses]
+        d["notes"] = [n.record() for n in self.notes]
+        d["annotations"] = [a.record() for a in self.annotations]
+        d["audit"] = [e.record() for e in self.audit]
+        return d
+
+    def content_digest(self) -> str:
+        """SHA-256 of the whole case content (JSON, previews, arrays): a report id derives from it."""
+        h = hashlib.sha256(canonical_json(self.to_json()))
+        for e in self.evidence:
+            h.update(hashlib.sha256(e.preview_png or b"").digest())
+        return h.hexdigest()
+
+
+def result_from_npz(arrays: dict[str, np.ndarray]) -> AnalysisResult:
+    """Inverse of :meth:`AnalysisResult.to_npz_dict` (arrays loaded with ``allow_pickle=False``)."""
+    known = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
+             "notes_json", "applicable"}
+    prov = {}
+    extras = {}
+    for k, v in arrays.items():
+        if k.startswith("prov_"):
+            item = np.asarray(v).item() if np.asarray(v).ndim == 0 else np.asarray(v).tolist()
+            prov[k[5:]] = item.item() if isinstance(item, np.generic) else item
+        elif k not in known:
+            extras[k] = np.asarray(v, dtype=np.float32)
+
+    def text(key: str, default: str) -> str:
+        return str(np.asarray(arrays[key]).item()) if key in arrays else default
+
+    return AnalysisResult(
+        engine=text("engine", "unknown"), engine_version=text("engine_version", ""),
+        localization=np.asarray(arrays["map"], dtype=np.float32),
+        reliability=np.asarray(arrays["conf"], dtype=np.float32) if "conf" in arrays else None,
+        score=float(np.asarray(arrays["score"]).item()) if "score" in arrays else None,
+        extras=extras, params=json.loads(text("params_json", "{}")), provenance=prov,
+        timings=json.loads(text("timings_json", "{}")), notes=json.loads(text("notes_json", "[]")),
+        applicable=bool(np.asarray(arrays["applicable"]).item()) if "applicable" in arrays else True)

@@ -1,0 +1,397 @@
+"""``trufor-desk report ...`` and ``trufor-desk case ...``: case files and PDF reports.
+
+Wired into the main CLI with::
+
+    add_report_parser(sub); add_case_parser(sub)
+    ...
+    if args.command == "report": return run_report(args)
+    if args.command == "case": return run_case(args)
+
+``report IMAGE`` analyses the image and reports it through an implicit case whose id
+derives from the image SHA-256 and the analysis parameters, with every date taken from
+``SOURCE_DATE_EPOCH`` (or today's UTC date), so running it twice gives identical bytes.
+``report CASE.tfcase`` re-verifies the case's evidence and reports it as it stands.
+
+Errors are one ``error: ...`` line on stderr and exit status 1; ``case verify`` exits
+with 2 when it finds a problem.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import warnings
+from datetime import datetime, time, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from trufor_desk.errors import UserError
+
+__all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "main", "implicit_case",
+           "is_case_file"]
+
+NO_EXAMINER = "not stated"
+
+
+# ---------------------------------------------------------------------------------------
+# parsers
+
+
+def _engine_options(p: argparse.ArgumentParser) -> None:
+    from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, engine_names
+
+    p.add_argument("--engine", default=None, choices=engine_names(),
+                   help=f"detector (default: trufor when weights are installed, else {DEFAULT_WEIGHT_FREE})")
+    p.add_argument("--weights", metavar="PATH", default=None,
+                   help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the installed copy)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="fp32 (default, exact); bf16/fp16 are faster and approximate")
+
+
+def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "report", help="write a PDF case report for an image or a .tfcase",
+        description="Write a PDF case report. An image is analysed first and reported as an implicit case "
+                    "(id from the image SHA-256 and the parameters; dates from SOURCE_DATE_EPOCH, else "
+                    "today in UTC), so the same command gives the same bytes. A .tfcase is re-verified and "
+                    "reported as it stands.")
+    p.add_argument("source", metavar="IMAGE_or_CASE")
+    p.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
+    _engine_options(p)
+    p.add_argument("--examiner", default=None, help="examiner's name (images only; a case has its own)")
+    p.add_argument("--sign", metavar="P12", default=None,
+                   help="sign the report (PAdES) with this PKCS#12 certificate (needs pyHanko)")
+    p.add_argument("--sign-password-env", metavar="VAR", default=None,
+                   help="environment variable holding the certificate's password")
+    p.add_argument("--no-pdfa", action="store_true", help="do not declare PDF/A-2B")
+    return p
+
+
+def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+    p = subparsers.add_parser("case", help="create, extend, show or verify a .tfcase file",
+                              description="Case files (.tfcase): evidence with hashes, analyses, notes and a "
+                                          "hash-chained audit log.")
+    acts = p.add_subparsers(dest="case_command", metavar="{new,add,note,show,verify}")
+    acts.required = True
+    new = acts.add_parser("new", help="create an empty case")
+    new.add_argument("case", metavar="CASE.tfcase")
+    new.add_argument("--examiner", required=True)
+    new.add_argument("--title", default="")
+    new.add_argument("--id", dest="case_id", default=None, help="case id (default: the file name)")
+    add = acts.add_parser("add", help="add images to a case and analyse them")
+    add.add_argument("case", metavar="CASE.tfcase")
+    add.add_argument("images", nargs="+", metavar="IMAGE")
+    _engine_options(add)
+    add.add_argument("--no-analyze", action="store_true", help="register the evidence only")
+    add.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
+    note = acts.add_parser("note", help="add a note")
+    note.add_argument("case", metavar="CASE.tfcase")
+    note.add_argument("text")
+    note.add_argument("--evidence", default=None, metavar="ID", help="the evidence it is about (e.g. E1)")
+    note.add_argument("--actor", default=None)
+    show = acts.add_parser("show", help="print what a case holds and whether it verifies")
+    show.add_argument("case", metavar="CASE.tfcase")
+    show.add_argument("--json", action="store_true")
+    ver = acts.add_parser("verify", help="re-hash the evidence and check the audit log (exit 2 on problems)")
+    ver.add_argument("case", metavar="CASE.tfcase")
+    return p
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def is_case_file(path: str | os.PathLike) -> bool:
+    """True for a zip holding case.json (decided by content, not the extension)."""
+    import zipfile
+
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as zf:
+            return "case.json" in zf.namelist()
+    except OSError:
+        return False
+
+
+def _progress():
+    if not sys.stderr.isatty():
+        return None
+    try:
+        from trufor_desk.cli import _Bar
+
+        return _Bar("analysing")
+    except Exception:  # pragma: no cover - the bar is a nicety
+        return None
+
+
+def _analyse(ev, args):
+    from trufor_desk.engines.registry import create_engine, default_engine
+
+    name = args.engine or default_engine(args.weights)
+    engine = create_engine(name, weights=args.weights, device=args.device, precision=args.precision)
+    bar = _progress()
+    try:
+        return engine.analyze(ev, progress=bar)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _reference_time() -> datetime:
+    from trufor_desk.report.pdf import source_date_epoch
+
+    sde = source_date_epoch()
+    if sde is not None:
+        return sde
+    return datetime.combine(datetime.now(timezone.utc).date(), time(0, 0), tzinfo=timezone.utc)
+
+
+def implicit_case(ev, result, examiner: str | None = None, when: datetime | None = None):
+    """A one-image case for ``report IMAGE``: id from the image SHA-256 and the parameters,
+    every timestamp ``when`` (SOURCE_DATE_EPOCH or today 00:00 UTC) and no timings, so the
+    same image and arguments give the same case and the same report bytes."""
+    from trufor_desk.case import Case, fixed_clock
+    from trufor_desk.case.model import canonical_json
+
+    from dataclasses import replace
+
+    when = when or _reference_time()
+    result = replace(result, timings={})  # timings differ between runs; the report never prints them
+    key = {"image_sha256": ev.sha256, "engine": result.engine, "engine_version": result.engine_version,
+           "params": result.params, "weights_sha256": result.provenance.get("weights_sha256") or "",
+           "device": result.provenance.get("device") or "", "rect": None}
+    case_id = "IMG-" + hashlib.sha256(canonical_json(json.loads(json.dumps(key, default=str)))).hexdigest()[:16]
+    case = Case(case_id, examiner or NO_EXAMINER, title=f"Examination of {Path(ev.path).name}",
+                clock=fixed_clock(when))
+    ref = case.add_evidence(ev)
+    case.add_analysis(ref.id, result)
+    return case
+
+
+def _password(args) -> str | None:
+    if not args.sign_password_env:
+        return None
+    value = os.environ.get(args.sign_password_env)
+    if value is None:
+        raise UserError(f"--sign-password-env {args.sign_password_env}: that environment variable is not set")
+    return value
+
+
+def _say(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def _warn(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr, flush=True)
+
+
+def _error(msg: str) -> None:
+    print("error: " + (" ".join(str(msg).split()) or "unknown error"), file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------------------
+# report
+
+
+def run_report(args: argparse.Namespace) -> int:
+    try:
+        return _run_report(args)
+    except UserError as exc:
+        _error(str(exc))
+        return 1
+    except OSError as exc:
+        _error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+def _run_report(args) -> int:
+    from trufor_desk.report import write_report
+
+    if args.sign_password_env and not args.sign:
+        raise UserError("--sign-password-env needs --sign P12")
+    password = _password(args) if args.sign else None
+    src = Path(args.source)
+    if not src.exists():
+        raise UserError(f"{args.source}: file not found")
+    if is_case_file(src):
+        given = [o for o, v in (("--engine", args.engine), ("--weights", args.weights),
+                                ("--examiner", args.examiner)) if v]
+        if given:
+            raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to an image only; "
+                            "a case keeps its own analyses and examiner (add analyses with `trufor-desk case add`)")
+        from trufor_desk.case import load_case
+
+        case = load_case(src)
+        for line in case.verification.lines() if not case.verification.ok else []:
+            if " ok: " not in line and "chain intact" not in line:
+                _warn(line)
+    else:
+        from trufor_desk.evidence import open_evidence
+
+        ev = open_evidence(src)
+        result = _analyse(ev, args)
+        case = implicit_case(ev, result, args.examiner)
+        from trufor_desk.case import verify_case
+
+        verify_case(case)  # the file was just read: its status is printed as verified
+    out = write_report(case, args.out, pdfa=not args.no_pdfa, sign_p12=args.sign, sign_password=password)
+    digest = hashlib.sha256(out.read_bytes()).hexdigest()
+    _say(f"{out}: report for case {case.case_id} ({len(case.evidence)} evidence, {len(case.analyses)} analyses"
+         f"{', signed' if args.sign else ''}), sha256 {digest}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------
+# case
+
+
+def run_case(args: argparse.Namespace) -> int:
+    try:
+        return _CASE_ACTIONS[args.case_command](args)
+    except UserError as exc:
+        _error(str(exc))
+        return 1
+    except OSError as exc:
+        _error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+def _open_for_change(path: str):
+    from trufor_desk.case import load_case
+
+    case = load_case(path)
+    v = case.verification
+    if not v.chain_ok or v.content_problems:
+        raise UserError(f"{path}: the case fails its integrity checks ({(v.chain_problems + v.content_problems)[0]}); "
+                        "refusing to change it (run `trufor-desk case verify`)")
+    for s in v.evidence:
+        if s.status != "ok":
+            _warn(s.line())
+    return case
+
+
+def _case_new(args) -> int:
+    from trufor_desk.case import Case, save_case
+
+    path = Path(args.case)
+    if path.exists():
+        raise UserError(f"{args.case}: already exists; choose another name")
+    case = Case(args.case_id or path.stem, args.examiner, args.title)
+    save_case(case, path)
+    _say(f"{path}: created case {case.case_id} (examiner {case.examiner})")
+    return 0
+
+
+def _case_add(args) -> int:
+    from trufor_desk.case import save_case
+    from trufor_desk.evidence import open_evidence
+
+    case = _open_for_change(args.case)
+    failures = 0
+    for img in args.images:
+        try:
+            ev = open_evidence(img)
+            known = case.find_evidence(ev.sha256)
+            ref = case.add_evidence(ev, actor=args.actor)
+            line = f"{img}: {'already in the case as' if known else 'added as'} {ref.id} (sha256 {ref.sha256})"
+            if not args.no_analyze:
+                result = _analyse(ev, args)
+                rec = case.add_analysis(ref.id, result, actor=args.actor)
+                score = "n/a" if rec.score is None else f"{rec.score:.4f}"
+                line += f"; analysis {rec.id} ({rec.engine}) score {score}"
+            _say(line)
+        except UserError as exc:
+            from trufor_desk.errors import WeightsError
+
+            _error(str(exc))
+            failures += 1
+            if isinstance(exc, WeightsError):
+                break
+        save_case(case, args.case)  # after each image: a later failure loses nothing
+    return 1 if failures else 0
+
+
+def _case_note(args) -> int:
+    from trufor_desk.case import save_case
+
+    case = _open_for_change(args.case)
+    note = case.add_note(args.text, evidence_id=args.evidence, author=args.actor)
+    save_case(case, args.case)
+    _say(f"{args.case}: note {note.id} added")
+    return 0
+
+
+def _case_show(args) -> int:
+    from trufor_desk.case import load_case
+
+    case = load_case(args.case)
+    v = case.verification
+    if args.json:
+        doc = {"case_id": case.case_id, "title": case.title, "examiner": case.examiner, "created": case.created,
+               "evidence": [{"id": e.id, "path": e.path, "sha256": e.sha256, "status": v.status_of(e.id)}
+                            for e in case.evidence],
+               "analyses": [{"id": a.id, "evidence_id": a.evidence_id, "engine": a.engine, "score": a.score,
+                             "weights_sha256": a.weights_sha256} for a in case.analyses],
+               "notes": len(case.notes), "annotations": len(case.annotations), "audit_entries": len(case.audit),
+               "audit_head": case.head_hash, "ok": v.ok, "problems": [ln for ln in v.lines()
+                                                                      if " ok: " not in ln and "intact" not in ln]}
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return 0
+    _say(f"case {case.case_id}{': ' + case.title if case.title else ''}")
+    _say(f"  examiner: {case.examiner}; created {case.created}")
+    for e in case.evidence:
+        _say(f"  {e.id} [{v.status_of(e.id)}] {e.path}")
+        _say(f"     sha256 {e.sha256}  {e.format} {e.width}x{e.height}")
+        for a in case.analyses_of(e.id):
+            score = "n/a" if a.score is None else f"{a.score:.4f}"
+            _say(f"     {a.id} {a.engine} score {score}" + (f" weights {a.weights_sha256}" if a.weights_sha256 else ""))
+    _say(f"  notes {len(case.notes)}, annotations {len(case.annotations)}, audit entries {len(case.audit)}")
+    _say(f"  audit head {case.head_hash}")
+    _say(f"  integrity: {'ok' if v.ok else 'PROBLEMS (run `trufor-desk case verify`)'}")
+    return 0
+
+
+def _case_verify(args) -> int:
+    from trufor_desk.case import load_case
+
+    case = load_case(args.case)
+    for line in case.verification.lines():
+        _say(line)
+    _say("verified: all checks passed" if case.verification.ok else "NOT VERIFIED: see the lines above")
+    return 0 if case.verification.ok else 2
+
+
+_CASE_ACTIONS = {"new": _case_new, "add": _case_add, "note": _case_note, "show": _case_show,
+                 "verify": _case_verify}
+
+
+# ---------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (used by the tests), built the way the main CLI wires it."""
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(prog="trufor-desk")
+    sub = parser.add_subparsers(dest="command")
+    sub.required = True
+    add_report_parser(sub)
+    add_case_parser(sub)
+    args = parser.parse_args(argv)
+    if args.command == "report":
+        return run_report(args)
+    return run_case(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
