@@ -25,6 +25,7 @@ from trufor_desk.render.layers import (apply_lut, composite, heatmap_lut, low_re
                                        plain_lut, threshold_index)
 
 from . import settings as st
+from .case_actions import CaseController
 from .document import Document, Layer
 from .info_panels import HelpPanel, MetadataPanel
 from .layers_panel import LayersPanel
@@ -96,6 +97,7 @@ class MainWindow(QMainWindow):
         self.runner = JobRunner(self)
         self.last_error: QMessageBox | None = None
         self.compare_window = None
+        self.cases = CaseController(self)
         self._job_target: tuple[Document | None, tuple | None] = (None, None)
         self.resize(1400, 900)
         self._build_widgets()
@@ -180,6 +182,16 @@ class MainWindow(QMainWindow):
         self.act_export = self._action("Export view as PNG…", self.export_dialog, "Ctrl+E",
                                        "Save the current view with its overlays as a PNG")
         self.act_quit = self._action("Quit", self.close, QKeySequence.Quit)
+        self.act_save_case = self._action("Save case…", lambda: self.cases.save(), QKeySequence.Save,
+                                          "Save images, analyses, notes and the audit log as a .tfcase file")
+        self.act_open_case = self._action("Open case…", lambda: self.cases.open(), "Ctrl+Shift+O",
+                                          "Open a .tfcase: evidence hashes and the audit log are re-verified")
+        self.act_report = self._action("Export report…", lambda: self.cases.export_report(), "Ctrl+P",
+                                       "Write the PDF case report (hashes, methods, parameters, results)")
+        self.act_note = self._action("Add note…", lambda: self.cases.add_note(), "Ctrl+N",
+                                     "Add a note to the case for the current image")
+        self.act_annotate = self._action("Annotate selection…", lambda: self.cases.annotate_selection(), "Ctrl+L",
+                                         "Label the selected rectangle in the case")
         self.act_analyze = self._action("Analyse", lambda: self.analyze(), "Ctrl+R",
                                         "Run the chosen engine on the whole image")
         self.act_select = self._action("Select region", self.viewer.start_selection, "Ctrl+Shift+S",
@@ -206,12 +218,18 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         m.addAction(self.act_export)
         m.addSeparator()
+        for a in (self.act_open_case, self.act_save_case, self.act_report):
+            m.addAction(a)
+        m.addSeparator()
         m.addAction(self.act_install)
         m.addSeparator()
         m.addAction(self.act_quit)
         m = mb.addMenu("&Analysis")
         for a in (self.act_analyze, self.act_select, self.act_analyze_sel, self.act_cancel):
             m.addAction(a)
+        m.addSeparator()
+        m.addAction(self.act_note)
+        m.addAction(self.act_annotate)
         m = mb.addMenu("&View")
         for a in (self.act_fit, self.act_one, self.act_zoom_in, self.act_zoom_out, self.act_compare, self.act_dark):
             m.addAction(a)
@@ -249,7 +267,7 @@ class MainWindow(QMainWindow):
         for a in (self.act_analyze, self.act_select, self.act_analyze_sel, self.act_cancel):
             tb.addAction(a)
         tb.addSeparator()
-        for a in (self.act_fit, self.act_one, self.act_compare, self.act_export):
+        for a in (self.act_fit, self.act_one, self.act_compare, self.act_export, self.act_report):
             tb.addAction(a)
 
     def _restore_settings(self) -> None:
@@ -313,11 +331,15 @@ class MainWindow(QMainWindow):
         except UserError as exc:
             self.show_error("Cannot open image", str(exc))
             return None
-        doc = Document(ev)
-        self.documents.append(doc)
         self.settings.setValue("last_folder", str(Path(path).resolve().parent))
         st.push_recent(self.settings, str(Path(path).resolve()))
         self._rebuild_recent()
+        return self.add_document(ev)
+
+    def add_document(self, ev) -> Document:
+        """Show an opened evidence image as a new document (current from now on)."""
+        doc = Document(ev)
+        self.documents.append(doc)
         self.doc_combo.blockSignals(True)
         self.doc_combo.addItem(doc.title)
         self.doc_combo.setCurrentIndex(self.doc_combo.count() - 1)
@@ -340,6 +362,12 @@ class MainWindow(QMainWindow):
         self.doc = doc
         self.viewer.clear_selection()
         self.viewer.set_image(doc.evidence.rgb)
+        case = self.cases.case
+        if case is not None:
+            ref = case.find_evidence(doc.evidence.sha256)
+            for ann in case.annotations:
+                if ref is not None and ann.evidence_id == ref.id and ann.rect:
+                    self.viewer.add_annotation_box(ann.rect, ann.label)
         self.metadata_panel.show_evidence(doc.evidence)
         self.rebuild_layers()
         self._update_title()

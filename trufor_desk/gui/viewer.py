@@ -42,6 +42,7 @@ class ImageViewer(QWidget):
         self._pyramids: dict[pg.ImageItem, list] = {}
         self.image_shape: tuple[int, int] | None = None
         self.roi: pg.RectROI | None = None
+        self.annotation_items: list = []
         self.cross = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#00e5ff", width=1)),
                       pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen("#00e5ff", width=1))]
         for line in self.cross:
@@ -57,6 +58,9 @@ class ImageViewer(QWidget):
         """Show an (H, W, 3) uint8 image (or (H, W) grey) and forget previous overlays."""
         for name in list(self.layers):
             self.remove_layer(name)
+        for item in self.annotation_items:
+            self.vb.removeItem(item)
+        self.annotation_items = []
         self.image_shape = rgb.shape[:2]
         self._set_pyramid(self.base, rgb, "mean", (0, 0, rgb.shape[1], rgb.shape[0]))
         self.fit()
@@ -198,6 +202,21 @@ class ImageViewer(QWidget):
         if self.roi is not None:
             self.vb.removeItem(self.roi)
             self.roi = None
+
+    def add_annotation_box(self, rect: tuple[int, int, int, int], label: str) -> None:
+        """A labelled rectangle marking an examiner's annotation."""
+        from PySide6.QtWidgets import QGraphicsRectItem
+
+        x, y, w, h = rect
+        box = QGraphicsRectItem(x, y, w, h)
+        box.setPen(pg.mkPen("#39ff14", width=2, style=Qt.DashLine))
+        box.setZValue(60)
+        text = pg.TextItem(label, color="#39ff14", anchor=(0, 1), fill=pg.mkBrush(0, 0, 0, 150))
+        text.setPos(x, y)
+        text.setZValue(61)
+        for item in (box, text):
+            self.vb.addItem(item)
+            self.annotation_items.append(item)
 
     def link_to(self, other: "ImageViewer") -> None:
         self.vb.setXLink(other.vb)

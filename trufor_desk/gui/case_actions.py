@@ -1,0 +1,195 @@
+"""Case work in the window: notes, region annotations, save/open ``.tfcase``, PDF report.
+
+The window's documents are the working state; the :class:`~trufor_desk.case.Case` is the
+record.  Before saving or reporting, :meth:`CaseController.sync` adds to the case every
+opened image and every analysis it does not hold yet (each addition is an audit entry)
+and records threshold changes, so the saved case is exactly what the examiner saw.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from trufor_desk.errors import UserError
+
+
+class CaseController:
+    def __init__(self, win):
+        self.win = win
+        self.case = None
+        self.path: Path | None = None
+        self._recorded: dict[int, str] = {}     # id(AnalysisResult) -> analysis id in the case
+
+    # -- asking (replaceable in tests) ---------------------------------------------------
+    def ask_text(self, title: str, label: str, default: str = "", multiline: bool = False) -> str | None:
+        if multiline:
+            text, ok = QInputDialog.getMultiLineText(self.win, title, label, default)
+        else:
+            text, ok = QInputDialog.getText(self.win, title, label, text=default)
+        return text.strip() if ok and text.strip() else None
+
+    def ask_path(self, save: bool, title: str, suggestion: str, filt: str) -> str | None:
+        if save:
+            path, _ = QFileDialog.getSaveFileName(self.win, title, suggestion, filt)
+        else:
+            path, _ = QFileDialog.getOpenFileName(self.win, title, suggestion, filt)
+        return path or None
+
+    # -- the case ------------------------------------------------------------------------
+    def ensure_case(self):
+        if self.case is not None:
+            return self.case
+        from trufor_desk.case import Case
+
+        s = self.win.settings
+        examiner = self.ask_text("Examiner", "Examiner name (recorded in the case and the report):",
+                                 str(s.value("examiner", "")))
+        if not examiner:
+            return None
+        s.setValue("examiner", examiner)
+        day = datetime.now(timezone.utc).strftime("%Y%m%d")
+        self.case = Case(f"CASE-{day}-{secrets.token_hex(3).upper()}", examiner)
+        return self.case
+
+    def evidence_id(self, doc) -> str:
+        ref = self.case.find_evidence(doc.evidence.sha256)
+        if ref is None:
+            ref = self.case.add_evidence(doc.evidence)
+        return ref.id
+
+    def sync(self) -> bool:
+        """Bring every opened image and analysis, and the current thresholds, into the case."""
+        if self.ensure_case() is None:
+            return False
+        th = self.win.layers_panel.thresholds
+        current = {"localization": th.loc_value, "reliability": th.rel_value}
+        for doc in self.win.documents:
+            ev_id = self.evidence_id(doc)
+            for an in doc.analyses:
+                key = id(an.result)
+                if key not in self._recorded:
+                    rec = self.case.add_analysis(ev_id, an.result, an.rect, current)
+                    self._recorded[key] = rec.id
+                else:
+                    rec = self.case.get_analysis(self._recorded[key])
+                    if rec.thresholds != current:
+                        self.case.set_thresholds(rec.id, current["localization"], current["reliability"])
+        return True
+
+    # -- notes and annotations -----------------------------------------------------------
+    def add_note(self) -> bool:
+        doc = self.win.doc
+        if self.ensure_case() is None:
+            return False
+        text = self.ask_text("Add note", "Note (recorded in the case with your name and the time):",
+                             multiline=True)
+        if not text:
+            return False
+        self.case.add_note(text, self.evidence_id(doc) if doc else None)
+        self.win.stage.setText("Note added to the case")
+        return True
+
+    def annotate_selection(self) -> bool:
+        doc = self.win.doc
+        rect = self.win.viewer.selection()
+        if doc is None or rect is None:
+            self.win.show_error("No selection", "Select a region first (Analysis ▸ Select region).")
+            return False
+        if self.ensure_case() is None:
+            return False
+        label = self.ask_text("Annotate region", "Label for the selected region:")
+        if not label:
+            return False
+        text = self.ask_text("Annotate region", "Description (optional):", multiline=True) or ""
+        self.case.add_annotation(self.evidence_id(doc), label, text, rect=rect)
+        self.win.viewer.add_annotation_box(rect, label)
+        self.win.stage.setText(f"Region annotated: {label}")
+        return True
+
+    # -- files ---------------------------------------------------------------------------
+    def save(self, path: str | None = None) -> bool:
+        from trufor_desk.case import save_case
+
+        if not self.sync():
+            return False
+        if path is None:
+            folder = self.win.settings.value("last_folder", str(Path.home()))
+            path = self.path or self.ask_path(True, "Save case", str(Path(folder) / f"{self.case.case_id}.tfcase"),
+                                              "TruFor Desk case (*.tfcase)")
+            if not path:
+                return False
+        try:
+            save_case(self.case, path)
+        except UserError as exc:
+            self.win.show_error("Cannot save the case", str(exc))
+            return False
+        self.path = Path(path)
+        self.win.stage.setText(f"Case saved: {self.path.name}")
+        return True
+
+    def open(self, path: str | None = None) -> bool:
+        """Open a case: re-verify its evidence and log, then show the stored analyses."""
+        from trufor_desk.case import load_case
+        from trufor_desk.evidence import open_evidence
+
+        if path is None:
+            path = self.ask_path(False, "Open case", str(self.win.settings.value("last_folder", str(Path.home()))),
+                                 "TruFor Desk case (*.tfcase);;All files (*)")
+            if not path:
+                return False
+        try:
+            case = load_case(path)
+        except UserError as exc:
+            self.win.show_error("Cannot open the case", str(exc))
+            return False
+        self.case, self.path, self._recorded = case, Path(path), {}
+        v = case.verification
+        problems = [s.line() for s in v.evidence if s.status != "ok"] + v.chain_problems + v.content_problems
+        for ref in case.evidence:
+            status = v.status_of(ref.id) if v else "ok"
+            found = next((s.found_at for s in v.evidence if s.evidence_id == ref.id), None) if v else None
+            if status != "ok":
+                continue  # a changed or missing file is reported, never silently analysed
+            try:
+                ev = open_evidence(found or ref.path)
+            except UserError as exc:
+                problems.append(f"{ref.id}: {exc}")
+                continue
+            doc = self.win.add_document(ev)
+            for rec in case.analyses_of(ref.id):
+                doc.add_analysis(rec.result, rec.rect)
+                self._recorded[id(rec.result)] = rec.id
+            self.win.rebuild_layers()  # annotation boxes were drawn by show_document
+        if problems:
+            self.win.show_error("Case opened with problems",
+                                f"{len(problems)} problem(s) found while verifying {Path(path).name}.\n\n"
+                                + "\n".join(problems))
+        else:
+            self.win.stage.setText(f"Case {case.case_id} opened: evidence and audit log verified")
+        return True
+
+    def export_report(self, path: str | None = None) -> bool:
+        from trufor_desk.report import write_report
+
+        if not self.win.documents:
+            self.win.show_error("Nothing to report", "Open and analyse an image first.")
+            return False
+        if not self.sync():
+            return False
+        if path is None:
+            folder = self.win.settings.value("last_folder", str(Path.home()))
+            path = self.ask_path(True, "Export report", str(Path(folder) / f"{self.case.case_id}-report.pdf"),
+                                 "PDF (*.pdf)")
+            if not path:
+                return False
+        try:
+            write_report(self.case, path)
+        except UserError as exc:
+            self.win.show_error("Cannot write the report", str(exc))
+            return False
+        self.win.stage.setText(f"Report written: {Path(path).name}")
+        return True
