@@ -60,6 +60,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     add_report_parser(sub)
     add_case_parser(sub)
+    from trufor_desk.cli_evaluate import add_evaluate_parser
+
+    add_evaluate_parser(sub)
     return p
 
 
@@ -189,6 +192,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trufor_desk.cli_weights import run_weights
 
             return run_weights(args)
+        if args.command == "evaluate":
+            from trufor_desk.cli_evaluate import run_evaluate
+
+            return run_evaluate(args)
         if args.command == "report":
             from trufor_desk.cli_report import run_report
 
