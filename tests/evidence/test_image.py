@@ -115,3 +115,35 @@ def test_exif_orientation_is_reported_not_applied(tmp_path):
     p = save(tmp_path, "o.jpg", img, exif=exif, quality=100)
     ev = open_evidence(p)
     assert ev.exif_orientation == 6 and ev.rgb.shape == (20, 40, 3)
+
+
+def test_sixteen_bit_colour_is_scaled_and_recorded(tmp_path):
+    import cv2
+
+    values = (np.random.default_rng(0).random((12, 16, 3)) * 65535).astype(np.uint16)
+    for ext in ("png", "tif"):
+        p = tmp_path / f"deep.{ext}"
+        cv2.imwrite(str(p), values[:, :, ::-1])  # OpenCV writes BGR
+        ev = open_evidence(p)
+        np.testing.assert_array_equal(ev.rgb, (values >> 8).astype(np.uint8))
+        assert any("16-bit per channel" in c for c in ev.conversions)
+
+
+def test_heic_decodes_when_pillow_heif_is_present(tmp_path):
+    pytest.importorskip("pillow_heif", reason="pillow-heif not installed (trufor-desk[formats])")
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+    p = save(tmp_path, "a.heic", Image.fromarray(natural_image(40, 48)), quality=95)
+    ev = open_evidence(p)
+    assert ev.format == "HEIF" and (ev.height, ev.width) == (40, 48)
+    assert np.abs(ev.rgb.astype(int) - natural_image(40, 48).astype(int)).mean() < 12
+
+
+def test_raw_named_file_that_libraw_cannot_read_is_refused_not_previewed(tmp_path):
+    """A RAW container is never silently analysed through its embedded preview.  (No
+    camera RAW or DNG writer is available here, so a real RAW decode is not tested.)"""
+    p = tmp_path / "camera.nef"
+    Image.fromarray(natural_image(30, 30)).save(p, format="TIFF")
+    with pytest.raises(EvidenceError, match="RAW"):
+        open_evidence(p)

@@ -113,6 +113,83 @@ def _to_rgb_u8(img, conversions: list[str]) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
+_HEIF_REGISTERED = False
+
+
+def _register_optional_formats() -> None:
+    """HEIC/HEIF/AVIF through pillow-heif when it is installed (``trufor-desk[formats]``)."""
+    global _HEIF_REGISTERED
+    if _HEIF_REGISTERED:
+        return
+    _HEIF_REGISTERED = True
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:
+        return
+    register_heif_opener()
+
+
+# Signatures of camera RAW containers that are not plain images to Pillow.
+_RAW_MAGIC = (b"FUJIFILMCCD-RAW", b"IIRO", b"IIU\x00", b"MMOR")
+
+
+def _looks_raw(data: bytes, suffix: str) -> bool:
+    """Camera RAW by content (TIFF-based RAWs need the extension or a DNG tag to tell)."""
+    if data.startswith(_RAW_MAGIC) or data[4:12] in (b"ftypcrx ",):
+        return True
+    tiff = data[:4] in (b"II*\x00", b"MM\x00*")
+    if not tiff:
+        return False
+    if data[8:10] == b"CR":  # Canon CR2
+        return True
+    if 0xC612 in _tiff_ifd0_tags(data):  # DNGVersion
+        return True
+    return suffix in {".nef", ".nrw", ".arw", ".srf", ".sr2", ".pef", ".dng", ".erf", ".kdc", ".dcr",
+                      ".mos", ".iiq", ".3fr", ".mef", ".srw", ".x3f", ".rwl", ".raw"}
+
+
+def _tiff_ifd0_tags(data: bytes) -> set[int]:
+    """Tag numbers of a TIFF file's first IFD (empty on any inconsistency)."""
+    import struct
+
+    order = "<" if data[:2] == b"II" else ">"
+    try:
+        (offset,) = struct.unpack(order + "I", data[4:8])
+        (count,) = struct.unpack(order + "H", data[offset:offset + 2])
+        if count > 4096:
+            return set()
+        return {struct.unpack(order + "H", data[offset + 2 + 12 * i:offset + 4 + 12 * i])[0] for i in range(count)}
+    except struct.error:
+        return set()
+
+
+def _decode_raw(data: bytes, path: Path, conversions: list[str]) -> np.ndarray | None:
+    """Demosaic a camera RAW with LibRaw (rawpy); None when rawpy is absent or declines."""
+    try:
+        import rawpy
+    except ImportError:
+        return None
+    try:
+        with rawpy.imread(io.BytesIO(data)) as raw:
+            rgb16 = raw.postprocess(use_camera_wb=True, no_auto_bright=True, output_bps=16)
+    except Exception:  # LibRaw says it is not a RAW it knows: let Pillow try
+        return None
+    conversions.append("camera RAW demosaiced with LibRaw (rawpy): camera white balance, sRGB, no auto "
+                       "brightness, 16-bit output scaled to 8 bits (>> 8)")
+    return (rgb16 >> 8).astype(np.uint8)
+
+
+def _sixteen_bit_rgb(img, data: bytes) -> bool:
+    """True for 16-bit-per-channel colour files that Pillow hands over as 8-bit RGB."""
+    if img.format == "PNG" and len(data) > 25 and data[12:16] == b"IHDR":
+        return data[24] == 16 and data[25] in (2, 6)
+    if img.format == "TIFF":
+        bits = getattr(img, "tag_v2", {}).get(258)
+        bits = bits if isinstance(bits, tuple) else (bits,)
+        return img.mode in ("RGB", "RGBA") and any(b and b > 8 for b in bits)
+    return False
+
+
 def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Evidence:
     """Hash and decode an image file; any failure is one :class:`EvidenceError` line."""
     from PIL import Image, UnidentifiedImageError
@@ -121,6 +198,20 @@ def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS)
     data = _read_bytes(path)
     sha = hashlib.sha256(data).hexdigest()
     md5 = hashlib.md5(data).hexdigest()
+    _register_optional_formats()
+    if _looks_raw(data, path.suffix.lower()):
+        conversions: list[str] = []
+        rgb = _decode_raw(data, path, conversions)
+        if rgb is not None:
+            h, w = rgb.shape[:2]
+            if w * h > max_pixels:
+                raise EvidenceError(f"{path}: {w}x{h} = {w * h} pixels exceeds the limit of {max_pixels}")
+            return Evidence(path=path, sha256=sha, md5=md5, size_bytes=len(data), format="RAW", mode="RGB;16",
+                            width=w, height=h, rgb=rgb, conversions=conversions, raw=data)
+        if path.suffix.lower() not in (".tif", ".tiff"):
+            # never fall back to Pillow here: it would show a RAW's embedded preview as the image
+            raise EvidenceError(f"{path}: camera RAW file, but RAW support is not installed "
+                                "(pip install rawpy) or LibRaw cannot read this camera")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # our own pixel limit replaces Pillow's bomb warning
@@ -142,6 +233,8 @@ def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS)
                 orientation = None
             img.load()
             mode = img.mode
+            if _sixteen_bit_rgb(img, data):
+                conversions.append("16-bit per channel colour scaled to 8 bits (>> 8)")
             rgb = _to_rgb_u8(img, conversions)
     except EvidenceError:
         raise
