@@ -14,7 +14,9 @@ CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.e
         "trufor_desk.engines.trufor.engine", "trufor_desk.engines.trufor.model",
         "trufor_desk.engines.trufor.weights", "trufor_desk.cli_weights", "trufor_desk.hashing",
         "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli_report", "trufor_desk.render.layers",
-        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics"]
+        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics", "trufor_desk.batch",
+        "trufor_desk.cli_batch", "trufor_desk.batch.results", "trufor_desk.cli_evaluate",
+        "trufor_desk.evaluation.dataset"]
 
 
 def _run(code: str) -> str:

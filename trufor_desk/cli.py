@@ -63,6 +63,9 @@ def _build_parser() -> argparse.ArgumentParser:
     from trufor_desk.cli_evaluate import add_evaluate_parser
 
     add_evaluate_parser(sub)
+    from trufor_desk.cli_batch import add_batch_parser
+
+    add_batch_parser(sub)
     return p
 
 
@@ -192,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from trufor_desk.cli_weights import run_weights
 
             return run_weights(args)
+        if args.command == "batch":
+            from trufor_desk.cli_batch import run_batch
+
+            return run_batch(args)
         if args.command == "evaluate":
             from trufor_desk.cli_evaluate import run_evaluate
 

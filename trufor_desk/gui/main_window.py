@@ -188,6 +188,8 @@ class MainWindow(QMainWindow):
                                           "Open a .tfcase: evidence hashes and the audit log are re-verified")
         self.act_report = self._action("Export report…", lambda: self.cases.export_report(), "Ctrl+P",
                                        "Write the PDF case report (hashes, methods, parameters, results)")
+        self.act_triage = self._action("Open batch results…", self.open_triage_dialog, "Ctrl+B",
+                                       "Browse a `trufor-desk batch` output folder sorted by score")
         self.act_note = self._action("Add note…", lambda: self.cases.add_note(), "Ctrl+N",
                                      "Add a note to the case for the current image")
         self.act_annotate = self._action("Annotate selection…", lambda: self.cases.annotate_selection(), "Ctrl+L",
@@ -218,7 +220,7 @@ class MainWindow(QMainWindow):
         self.recent_menu = m.addMenu("Open &Recent")
         m.addAction(self.act_export)
         m.addSeparator()
-        for a in (self.act_open_case, self.act_save_case, self.act_report):
+        for a in (self.act_open_case, self.act_save_case, self.act_report, self.act_triage):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_install)
@@ -575,6 +577,50 @@ class MainWindow(QMainWindow):
         if not ok:
             self.show_error("Export failed", f"Could not write {path}")
         return ok
+
+    # ----------------------------------------------------------------------- triage ----
+    def open_triage_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open batch results", self.settings.value(
+            "last_folder", str(Path.home())))
+        if folder:
+            self.open_triage(folder)
+
+    def open_triage(self, folder):
+        from .triage import TriageWindow
+
+        try:
+            win = TriageWindow(folder, self)
+        except UserError as exc:
+            self.show_error("Cannot open batch results", str(exc))
+            return None
+        win.openRequested.connect(self.open_stored)
+        win.show()
+        self.triage_window = win
+        return win
+
+    @Slot(str, str)
+    def open_stored(self, image_path: str, npz_path: str) -> Document | None:
+        """Open a batch item with its stored analysis (nothing is recomputed)."""
+        from trufor_desk.batch.results import load_result_npz
+
+        doc = self.open_path(image_path)
+        if doc is None or not npz_path:
+            return doc
+        try:
+            result = load_result_npz(npz_path)
+        except (UserError, OSError, ValueError, KeyError) as exc:
+            self.show_error("Cannot read the stored analysis", f"{npz_path}: {exc}")
+            return doc
+        stored_sha = result.provenance.get("image_sha256")
+        if stored_sha and stored_sha != doc.evidence.sha256:
+            self.show_error("Image changed since the batch",
+                            f"{image_path} no longer has the SHA-256 recorded by the batch ({stored_sha}); "
+                            "its stored analysis is not shown. Analyse it again.")
+            return doc
+        doc.add_analysis(result)
+        self.rebuild_layers()
+        self.stage.setText(f"Stored {result.engine} analysis from the batch")
+        return doc
 
     # ---------------------------------------------------------------------- compare ----
     def open_compare(self):

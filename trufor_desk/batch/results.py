@@ -1,0 +1,194 @@
+"""Reading a batch output folder back: its rows, and each stored analysis.
+
+A batch folder holds ``results.jsonl`` (the journal, one JSON object per line, appended
+as each image finishes), ``results.csv`` (the same rows, one per input file, rewritten
+from the journal at the start and end of every run) and one ``.npz`` per analysed image,
+named by :func:`npz_name` from the row's path and SHA-256 so that the row alone says where
+its analysis is.  Nothing here imports Qt or torch: the CLI, the Ray driver, the GUI
+triage view and scripts all read folders through these functions.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+from trufor_desk.engines.base import AnalysisResult
+from trufor_desk.errors import UserError
+
+COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "params", "score", "status",
+                            "error", "seconds", "versions")
+JSONL_NAME = "results.jsonl"
+CSV_NAME = "results.csv"
+_STEM_MAX = 80
+# npz keys written by AnalysisResult.to_npz_dict that are not extra maps
+_FIXED_KEYS = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
+               "notes_json", "applicable"}
+
+
+def compact_json(value: Any) -> str:
+    """The one JSON spelling used for the params/versions columns (sorted, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def npz_name(path: str | os.PathLike, sha256: str) -> str:
+    """``<stem>-<sha256[:12]>.npz``: files with the same name in different folders differ in
+    content, hence in hash, so they never overwrite each other's results."""
+    stem = Path(path).stem[:_STEM_MAX] or "image"
+    return f"{stem}-{sha256[:12]}.npz"
+
+
+def npz_path_for(out_dir: str | os.PathLike, row: dict) -> Path | None:
+    """Where an ``ok`` row's analysis is stored; ``None`` for error rows."""
+    if row.get("status") != "ok" or not row.get("sha256"):
+        return None
+    return Path(out_dir) / npz_name(row["path"], row["sha256"])
+
+
+# -- rows -------------------------------------------------------------------------------
+def _typed(row: dict) -> dict:
+    """A row with its columns as Python values (CSV gives strings, JSON gives nulls)."""
+    out: dict[str, Any] = {}
+    for col in COLUMNS:
+        v = row.get(col)
+        if v == "" and col not in ("error", "sha256", "path", "engine", "status"):
+            v = None
+        if col in ("width", "height") and v is not None:
+            v = int(v)
+        elif col in ("score", "seconds") and v is not None:
+            v = float(v)
+        elif col in ("params", "versions") and not isinstance(v, str):
+            v = compact_json(v if v is not None else {})
+        elif col in ("path", "sha256", "engine", "status", "error"):
+            v = "" if v is None else str(v)
+        out[col] = v
+    return out
+
+
+def iter_jsonl(path: Path) -> Iterable[dict]:
+    """Rows of a journal; a torn or garbled line (an interrupted write) is skipped."""
+    try:
+        fh = open(path, "r", encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(obj, dict) and obj.get("path") and obj.get("status") in ("ok", "error"):
+                yield _typed(obj)
+
+
+def latest_rows(rows: Iterable[dict]) -> dict[str, dict]:
+    """The last row of each path, in order of each path's first appearance."""
+    latest: dict[str, dict] = {}
+    for row in rows:
+        latest[row["path"]] = row
+    return latest
+
+
+def read_results(out_dir: str | os.PathLike) -> list[dict]:
+    """One row per input file of a batch folder, each with the :data:`COLUMNS` as Python
+    values (``score``/``width``/``height``/``seconds`` may be ``None``) plus ``"npz"``: the
+    absolute path of the stored analysis, or ``None`` for error rows or a missing file.
+
+    The journal is the source of truth; a folder with only ``results.csv`` (copied
+    without its journal) is read from the CSV.
+    """
+    out_dir = Path(out_dir)
+    jsonl, csv_path = out_dir / JSONL_NAME, out_dir / CSV_NAME
+    if jsonl.is_file():
+        rows = list(latest_rows(iter_jsonl(jsonl)).values())
+    elif csv_path.is_file():
+        with open(csv_path, newline="", encoding="utf-8") as fh:
+            rows = list(latest_rows(_typed(r) for r in csv.DictReader(fh) if r.get("path")).values())
+    else:
+        raise UserError(f"{out_dir}: not a batch output folder (no {JSONL_NAME} or {CSV_NAME})")
+    for row in rows:
+        p = npz_path_for(out_dir, row)
+        row["npz"] = str(p.resolve()) if p is not None and p.is_file() else None
+    return rows
+
+
+def write_csv(path: Path, rows: Iterable[dict]) -> None:
+    """Write rows with exactly :data:`COLUMNS` through a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+            w.writeheader()
+            for row in rows:
+                w.writerow(csv_cells(row))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def csv_cells(row: dict) -> dict:
+    return {c: ("" if row.get(c) is None else row.get(c)) for c in COLUMNS}
+
+
+# -- stored analyses --------------------------------------------------------------------
+def _scalar(arr: np.ndarray) -> Any:
+    value = arr.item() if arr.ndim == 0 else arr.tolist()
+    return value
+
+
+def load_result_npz(npz_path: str | os.PathLike) -> AnalysisResult:
+    """Rebuild the :class:`AnalysisResult` a batch (or ``analyze``) stored, without pickle.
+
+    ``map`` -> localization, ``conf`` -> reliability, ``score``, every further float map
+    (``np++`` ...) -> extras, ``params_json``/``timings_json``/``notes_json`` decoded,
+    ``prov_*`` keys -> provenance.
+    """
+    p = Path(npz_path)
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except FileNotFoundError:
+        raise UserError(f"{p}: stored analysis not found") from None
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{p}: not a readable analysis file ({str(exc).splitlines()[0] if str(exc) else exc})") \
+            from None
+    if "map" not in data:
+        raise UserError(f"{p}: not an analysis file (no 'map' array)")
+
+    def text(key: str, default: str) -> str:
+        return str(_scalar(data[key])) if key in data else default
+
+    def decoded(key: str, default: Any) -> Any:
+        try:
+            return json.loads(text(key, ""))
+        except json.JSONDecodeError:
+            return default
+
+    extras = {k: v.astype(np.float32, copy=False) for k, v in data.items()
+              if k not in _FIXED_KEYS and not k.startswith("prov_") and v.dtype.kind == "f" and v.ndim == 2}
+    provenance = {k[len("prov_"):]: _scalar(v) for k, v in data.items() if k.startswith("prov_")}
+    score = float(_scalar(data["score"])) if "score" in data else None
+    return AnalysisResult(
+        engine=text("engine", "unknown"),
+        engine_version=text("engine_version", ""),
+        localization=data["map"].astype(np.float32, copy=False),
+        reliability=data["conf"].astype(np.float32, copy=False) if "conf" in data else None,
+        score=score,
+        extras=extras,
+        params=decoded("params_json", {}),
+        provenance=provenance,
+        timings=decoded("timings_json", {}),
+        notes=decoded("notes_json", []),
+        applicable=bool(_scalar(data["applicable"])) if "applicable" in data else True,
+    )

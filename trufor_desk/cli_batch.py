@@ -1,0 +1,141 @@
+"""``trufor-desk batch INPUT... --out OUT_DIR``: triage a collection into a results folder.
+
+Wired into the main CLI like ``weights``::
+
+    add_batch_parser(sub)
+    ...
+    if args.command == "batch":
+        return run_batch(args)
+
+Output: ``OUT_DIR/results.csv`` and ``results.jsonl`` (one row per input file), one
+``.npz`` per analysed image.  stdout gets one summary line at the end; stderr gets one
+``error: ...`` line per file that could not be analysed (the batch goes on) and, only
+when it is a terminal, a progress bar with an ETA.  Exit status: 0 when every file was
+analysed, 1 when some were recorded as errors (or the run could not start), 130 after
+Ctrl-C; a rerun of the same command resumes and skips what is done.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any, Sequence
+
+from trufor_desk.errors import UserError
+
+__all__ = ["add_batch_parser", "run_batch", "main"]
+
+
+def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+    from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, engine_names
+
+    p = subparsers.add_parser(
+        "batch", help="analyse a whole collection into a results folder (resumable)",
+        description="Analyse every image in folders (recursively) and glob patterns. Writes OUT_DIR/results.csv "
+                    "and results.jsonl (one row per file: path, sha256, width, height, engine, params, score, "
+                    "status, error, seconds, versions) and one .npz per image. Rerunning resumes: files whose "
+                    "result exists for the same content, engine and parameters are skipped.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
+                                                               "(e.g. 'photos/**/*.jpg')")
+    p.add_argument("--out", required=True, metavar="OUT_DIR", help="results folder (created if needed)")
+    p.add_argument("--engine", default=None, choices=engine_names(),
+                   help="detector (default: trufor when weights are installed, else "
+                        f"{DEFAULT_WEIGHT_FREE}, which needs no weights)")
+    p.add_argument("--weights", metavar="PATH", help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the "
+                                                     "installed copy)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="TruFor precision: fp32 (default, exact), bf16 or fp16 (faster, approximate)")
+    p.add_argument("--backend", default="local", choices=("local", "ray"),
+                   help="local (default): this machine; ray: Ray Data actors, local or on a cluster "
+                        "(needs trufor-desk[cluster])")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="parallel workers, each holding one engine/model (default 1)")
+    p.add_argument("--ray-address", metavar="ADDR", default=None,
+                   help="Ray cluster to join (default: $RAY_ADDRESS; none: start a private local Ray)")
+    p.add_argument("--cpus-per-worker", type=float, default=None, metavar="C",
+                   help="ray: CPUs reserved by each worker, also its thread count (default 1)")
+    p.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
+                   help="ray: GPUs reserved by each worker (e.g. 1 with --device cuda)")
+    return p
+
+
+class _Progress:
+    """tqdm bar with ETA on stderr, only when stderr is a terminal; error lines either way."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self._total = None
+
+    def __call__(self, p) -> None:
+        if self.bar is None and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            # our own ETA: it counts only images still to analyse, not the quick skips of a resume
+            self.bar = tqdm(total=p.total, unit="img", file=sys.stderr, dynamic_ncols=True, desc="batch",
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                       "[{elapsed}{postfix}]")
+        if p.row is not None and p.row["status"] == "error":
+            self.write(f"error: {p.row['error']}")
+        if self.bar is not None:
+            from tqdm import tqdm
+
+            eta = "?" if p.eta is None else tqdm.format_interval(p.eta)
+            self.bar.set_postfix_str(f"<{eta}, {p.errors} errors, {p.skipped} skipped", refresh=False)
+            self.bar.update(p.done - self.bar.n)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    """Run a parsed ``batch`` command; return the exit status."""
+    from trufor_desk.batch.runner import run_batch as run
+
+    bar = _Progress()
+    try:
+        summary = run(args.inputs, args.out, engine=args.engine, weights=args.weights, device=args.device,
+                      precision=args.precision, backend=args.backend, workers=args.workers,
+                      ray_address=args.ray_address, cpus_per_worker=args.cpus_per_worker,
+                      gpus_per_worker=args.gpus_per_worker, progress=bar)
+    except UserError as exc:
+        bar.close()
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"error: interrupted; finished results are in {args.out} (rerun the same command to resume)",
+              file=sys.stderr, flush=True)
+        return 130
+    bar.close()
+    print(summary.line(), flush=True)
+    if summary.errors:
+        print(f"error: {summary.errors} of {summary.total} files could not be analysed "
+              f"(status 'error' in {summary.out_dir / 'results.csv'})", file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Stand-alone entry point (``python -m trufor_desk.cli_batch``), parsed as the main CLI does."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    parser = argparse.ArgumentParser(prog="trufor-desk")
+    sub = parser.add_subparsers(dest="command")
+    sub.required = True
+    add_batch_parser(sub)
+    args = parser.parse_args(argv)
+    return run_batch(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
