@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from trufor_desk import __version__
+from trufor_desk.atomic import save_npz_atomic
 from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, create_engine, default_engine, engine_names
 from trufor_desk.errors import UserError
 
@@ -98,23 +99,6 @@ def _outputs_for(images: list[str], out: str | None) -> list[Path]:
         except OSError:
             pass
     return targets
-
-
-def save_npz_atomic(path: Path, arrays: dict) -> None:
-    """Write an .npz through a temporary file in the same folder, then rename."""
-    import numpy as np
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 class _Bar:

@@ -18,6 +18,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
+from trufor_desk.atomic import atomic_open
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
@@ -122,19 +123,11 @@ def read_results(out_dir: str | os.PathLike) -> list[dict]:
 
 def write_csv(path: Path, rows: Iterable[dict]) -> None:
     """Write rows with exactly :data:`COLUMNS` through a temporary file and a rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", newline="", encoding="utf-8") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
-            w.writeheader()
-            for row in rows:
-                w.writerow(csv_cells(row))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(COLUMNS), extrasaction="ignore")
+        w.writeheader()
+        for row in rows:
+            w.writerow(csv_cells(row))
 
 
 def csv_cells(row: dict) -> dict:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from trufor_desk.atomic import write_bytes_atomic
 from trufor_desk.errors import EvidenceError, UserError, WeightsError
 
 from .results import (COLUMNS, CSV_NAME, JSONL_NAME, compact_json, csv_cells, iter_jsonl, latest_rows,
@@ -297,21 +298,6 @@ def _limit_threads(n: int) -> None:
 
 
 # -- the output folder --------------------------------------------------------------------
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write through a hidden temporary file in the same folder, then rename: a reader
-    (or a resumed run) sees the whole file or none of it."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 class OutputStore:
     """The journal, the CSV and the lock of one output folder."""
 

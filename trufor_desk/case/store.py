@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trufor_desk.atomic import atomic_open
 from trufor_desk.errors import UserError
 
 from .model import (Annotation, AnalysisRecord, AuditEntry, Case, EvidenceRef, Note, arrays_digest,
@@ -240,21 +241,6 @@ def _write_zip(case: Case, fh, target: Path | None) -> None:
             _write_member(zf, f"analyses/{a.id}.npz", npz_bytes(a.result.to_npz_dict()), zipfile.ZIP_STORED)
 
 
-def _fsync_dir(folder: Path) -> None:
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save_case(case: Case, path: str | os.PathLike) -> Path:
     """Write the case atomically to ``path`` (temp file in the same folder, fsync, rename)."""
     target = Path(path).resolve()
@@ -270,23 +256,12 @@ def save_case(case: Case, path: str | os.PathLike) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{target.parent}: cannot create folder ({exc.strerror or exc})") from None
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
+        with atomic_open(target, "wb") as fh:
             _write_zip(case, fh, target)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        _fsync_dir(target.parent)
     except OSError as exc:
         raise UserError(f"{target}: cannot save case ({exc.strerror or exc}); the previous file, if any, "
                         "is unchanged") from None
-    finally:
-        if tmp.exists():
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
     case._relpaths = _relpaths(case, target)  # type: ignore[attr-defined]
     return target
 

@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from trufor_desk.atomic import atomic_open
 from trufor_desk.errors import Cancelled, UserError, WeightsError
 
 from .metrics import balanced_accuracy, localization_f1, roc_auc
@@ -277,16 +278,8 @@ def write_csv(path: str | os.PathLike, rows: Sequence[Row]) -> Path:
     if path.is_dir():
         raise UserError(f"--out {path}: is a folder; give a .csv file name")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(rows_to_csv(rows))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_open(path, "w", encoding="utf-8", newline="") as fh:
+        fh.write(rows_to_csv(rows))
     return path
 
 

@@ -12,7 +12,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from trufor_desk.errors import UserError
 

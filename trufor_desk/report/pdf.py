@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from trufor_desk.atomic import write_bytes_atomic
 from trufor_desk.errors import UserError
 
 __all__ = ["METHODS", "LIMITATIONS", "ReportDates", "report_dates", "report_id", "render_report",
@@ -941,20 +942,9 @@ def write_report(case, path: str | os.PathLike, dates: ReportDates | None = None
     data = render_report(case, dates, pdfa)
     if sign_p12 is not None:
         data = sign_pdf(data, sign_p12, sign_password, signer_name=case.examiner)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
+        write_bytes_atomic(target, data)
     except OSError as exc:
         raise UserError(f"{target}: cannot write report ({exc.strerror or exc})") from None
-    finally:
-        if tmp.exists():
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
     return target

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, Callable
 
 import platformdirs
 
+from trufor_desk.atomic import atomic_open, fsync_dir
 from trufor_desk.errors import WeightsError
 from trufor_desk.hashing import file_digests, sha256_file
 
@@ -426,22 +427,6 @@ def _copy_hashing(src: BinaryIO, dst: BinaryIO, algorithms: tuple[str, ...]) -> 
     return {name: h.hexdigest() for name, h in hashers.items()}, size
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make a rename durable (POSIX); directories cannot be opened on Windows."""
-    if os.name != "posix":  # pragma: no cover - Windows
-        return
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:  # pragma: no cover - exotic file systems
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover
-        pass
-    finally:
-        os.close(fd)
-
-
 def _temp_in(folder: Path, suffix: str) -> Path:
     """A fresh temp file next to the destination, so ``os.replace`` is an atomic rename."""
     fd, name = tempfile.mkstemp(dir=folder, prefix=".trufor-", suffix=suffix)
@@ -461,18 +446,9 @@ def _unlink_quietly(path: Path | None) -> None:
 
 
 def _write_json_atomic(path: Path, data: Mapping[str, Any]) -> None:
-    tmp = _temp_in(path.parent, ".json.part")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh, indent=2, sort_keys=True)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        tmp = None
-        _fsync_dir(path.parent)
-    finally:
-        _unlink_quietly(tmp)
+    with atomic_open(path, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, sort_keys=True)
+        fh.write("\n")
 
 
 def _mismatch(what: str, got: str, expected: str) -> str:
@@ -586,7 +562,7 @@ def _install(
                 f"cannot replace {final} (is it in use?): {exc.strerror or exc}"
             ) from None
         tmp = None
-        _fsync_dir(dest)
+        fsync_dir(dest)
     finally:
         _unlink_quietly(tmp)
 
