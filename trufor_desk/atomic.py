@@ -68,3 +68,19 @@ def save_npz_atomic(path: str | os.PathLike, arrays: dict) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_open(path, "wb") as fh:
         np.savez(fh, **arrays)
+
+
+def output_target(path: str | os.PathLike, evidence_paths, what: str) -> Path:
+    """Resolve an output file name; refuse a folder and never an evidence file."""
+    from trufor_desk.errors import UserError
+
+    target = Path(path).resolve()
+    if target.is_dir():
+        raise UserError(f"{path}: is a folder; give a {what} file name")
+    for ev in evidence_paths:
+        try:
+            if target.exists() and Path(ev).exists() and os.path.samefile(target, ev):
+                raise UserError(f"refusing to overwrite the evidence file {ev}")
+        except OSError:
+            pass
+    return target

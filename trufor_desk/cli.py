@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
 from typing import Sequence
 
 from trufor_desk import __version__
-from trufor_desk.atomic import save_npz_atomic
+from trufor_desk.atomic import output_target, save_npz_atomic
 from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, create_engine, default_engine, engine_names
 from trufor_desk.errors import UserError
 
@@ -92,13 +91,7 @@ def _outputs_for(images: list[str], out: str | None) -> list[Path]:
                                 "rename one or analyse them separately")
             seen[stem] = img
         targets = [folder / f"{Path(img).stem}.npz" for img in images]
-    for img, t in zip(images, targets):
-        try:
-            if Path(img).exists() and t.exists() and os.path.samefile(img, t):
-                raise UserError(f"refusing to overwrite the evidence file {img}")
-        except OSError:
-            pass
-    return targets
+    return [output_target(t, images, ".npz") for t in targets]
 
 
 class _Bar:

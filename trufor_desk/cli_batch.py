@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, Sequence
+from typing import Any
 
 from trufor_desk.errors import UserError
 
-__all__ = ["add_batch_parser", "run_batch", "main"]
+__all__ = ["add_batch_parser", "run_batch"]
 
 
 def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
@@ -122,20 +122,3 @@ def run_batch(args: argparse.Namespace) -> int:
               f"(status 'error' in {summary.out_dir / 'results.csv'})", file=sys.stderr, flush=True)
         return 1
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (``python -m trufor_desk.cli_batch``), parsed as the main CLI does."""
-    import warnings
-
-    warnings.simplefilter("ignore")
-    parser = argparse.ArgumentParser(prog="trufor-desk")
-    sub = parser.add_subparsers(dest="command")
-    sub.required = True
-    add_batch_parser(sub)
-    args = parser.parse_args(argv)
-    return run_batch(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

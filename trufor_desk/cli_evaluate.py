@@ -17,11 +17,11 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from trufor_desk.errors import Cancelled, UserError
 
-__all__ = ["add_evaluate_parser", "run_evaluate", "main"]
+__all__ = ["add_evaluate_parser", "run_evaluate"]
 
 
 def add_evaluate_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
@@ -127,17 +127,3 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _close(bar: _Bar | None) -> None:
     if bar is not None:
         bar.close()
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (used by the tests), built the way the main CLI wires it."""
-    parser = argparse.ArgumentParser(prog="trufor-desk")
-    sub = parser.add_subparsers(dest="command")
-    sub.required = True
-    add_evaluate_parser(sub)
-    args = parser.parse_args(argv)
-    return run_evaluate(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

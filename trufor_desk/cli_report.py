@@ -23,14 +23,13 @@ import hashlib
 import json
 import os
 import sys
-import warnings
 from datetime import datetime, time, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from trufor_desk.errors import UserError
 
-__all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "main", "implicit_case",
+__all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "implicit_case",
            "is_case_file"]
 
 NO_EXAMINER = "not stated"
@@ -377,21 +376,3 @@ _CASE_ACTIONS = {"new": _case_new, "add": _case_add, "note": _case_note, "show":
 
 
 # ---------------------------------------------------------------------------------------
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (used by the tests), built the way the main CLI wires it."""
-    warnings.simplefilter("ignore")
-    parser = argparse.ArgumentParser(prog="trufor-desk")
-    sub = parser.add_subparsers(dest="command")
-    sub.required = True
-    add_report_parser(sub)
-    add_case_parser(sub)
-    args = parser.parse_args(argv)
-    if args.command == "report":
-        return run_report(args)
-    return run_case(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

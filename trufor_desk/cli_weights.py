@@ -19,11 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 from trufor_desk.errors import UserError
 
-__all__ = ["add_weights_parser", "run_weights", "main"]
+__all__ = ["add_weights_parser", "run_weights"]
 
 
 def add_weights_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
@@ -193,17 +193,3 @@ def _close_progress(progress: _Progress | None) -> None:
 
 def _single_line(message: object) -> str:
     return " ".join(str(message).split()) or "unknown error"
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Stand-alone entry point (used by the tests), built the way the main CLI wires it."""
-    parser = argparse.ArgumentParser(prog="trufor-desk")
-    sub = parser.add_subparsers(dest="command")
-    sub.required = True
-    add_weights_parser(sub)
-    args = parser.parse_args(argv)
-    return run_weights(args)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -257,7 +257,7 @@ def test_pool_of_workers_gives_the_same_rows(collection, tmp_path):
 
 
 def test_cli_batch_exit_codes_and_messages(collection, tmp_path, capsys):
-    from trufor_desk.cli_batch import main
+    from trufor_desk.cli import main
 
     rc = main(["batch", str(collection), "--out", str(tmp_path / "out"), "--engine", "ela"])
     cap = capsys.readouterr()

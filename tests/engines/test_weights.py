@@ -27,6 +27,7 @@ import pytest
 import torch
 
 from trufor_desk import cli_weights
+from trufor_desk.cli import main as cli_main
 from trufor_desk.engines.trufor import weights as w
 from trufor_desk.errors import WeightsError
 
@@ -665,7 +666,7 @@ def test_download_rejects_non_http_url(tmp_path):
 def test_cli_install_bad_file_prints_one_error(tmp_path, capsys):
     bad = tmp_path / "bad.pth.tar"
     bad.write_text("definitely not a checkpoint\n")
-    rc = cli_weights.main(["weights", "install", str(bad)])
+    rc = cli_main(["weights", "install", str(bad)])
     captured = capsys.readouterr()
     assert rc != 0
     line = one_error_line(captured.err)
@@ -674,43 +675,43 @@ def test_cli_install_bad_file_prints_one_error(tmp_path, capsys):
 
 
 def test_cli_install_unverified_without_force_fails(small_ckpt, capsys):
-    rc = cli_weights.main(["weights", "install", str(small_ckpt)])
+    rc = cli_main(["weights", "install", str(small_ckpt)])
     captured = capsys.readouterr()
     assert rc == 1
     assert "does not contain the official TruFor checkpoint" in one_error_line(captured.err)
 
 
 def test_cli_install_force_then_status(small_ckpt, capsys):
-    assert cli_weights.main(["weights", "install", str(small_ckpt), "--force"]) == 0
+    assert cli_main(["weights", "install", str(small_ckpt), "--force"]) == 0
     captured = capsys.readouterr()
     assert "installed" in captured.out and "verified: no" in captured.out
     assert captured.err.startswith("warning: ")
 
     sha = digests(small_ckpt)["sha256"]
-    assert cli_weights.main(["weights", "status"]) == 0
+    assert cli_main(["weights", "status"]) == 0
     out = capsys.readouterr().out
     assert sha in out and "source:   installed" in out
     assert "unverified: SHA-256 differs from the official release" in out
 
-    assert cli_weights.main(["weights", "status", "--json", "--weights", str(small_ckpt)]) == 0
+    assert cli_main(["weights", "status", "--json", "--weights", str(small_ckpt)]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["sha256"] == sha and status["source"] == "--weights"
 
 
 def test_cli_status_not_installed(capsys):
-    assert cli_weights.main(["weights", "status"]) == 0
+    assert cli_main(["weights", "status"]) == 0
     assert "not installed" in capsys.readouterr().out
 
 
 def test_cli_status_missing_weights_path(tmp_path, capsys):
-    rc = cli_weights.main(["weights", "status", "--weights", str(tmp_path / "gone.pth.tar")])
+    rc = cli_main(["weights", "status", "--weights", str(tmp_path / "gone.pth.tar")])
     assert rc == 1
     assert "not found" in one_error_line(capsys.readouterr().err)
 
 
 def test_cli_download_404(http_root, no_proxy, capsys):
     _, base = http_root
-    rc = cli_weights.main(["weights", "download", "--url", f"{base}/nothing.zip"])
+    rc = cli_main(["weights", "download", "--url", f"{base}/nothing.zip"])
     captured = capsys.readouterr()
     assert rc == 1
     assert "HTTP 404" in one_error_line(captured.err)
@@ -726,7 +727,7 @@ def test_cli_download_success_prints_record(http_root, no_proxy, monkeypatch, sm
         expected_zip_sha256=d["sha256"],
         expected_ckpt_sha256=zip_member_sha256(release),
     ))
-    rc = cli_weights.main(["weights", "download", "--url", f"{base}/TruFor_weights.zip"])
+    rc = cli_main(["weights", "download", "--url", f"{base}/TruFor_weights.zip"])
     captured = capsys.readouterr()
     assert rc == 0, captured.err
     assert "verified: yes" in captured.out

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from trufor_desk.cli_evaluate import main
+from trufor_desk.cli import main
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.engines.registry import ENGINES, EngineInfo
 from trufor_desk.evaluation.dataset import CSV_COLUMNS, discover, evaluate_dataset, load_mask

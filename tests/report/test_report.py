@@ -131,7 +131,7 @@ def cli(*args, env_extra=None, unset=()):
     for k in unset:
         env.pop(k, None)
     env.update(env_extra or {})
-    return subprocess.run([sys.executable, "-m", "trufor_desk.cli_report", *map(str, args)], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "trufor_desk", *map(str, args)], capture_output=True,
                           text=True, env=env, timeout=300)
 
 
@@ -161,7 +161,7 @@ def test_report_image_twice_gives_identical_bytes(image, tmp_path, sde):
 
 
 def test_cli_bad_image_is_one_error_line(tmp_path, capsys):
-    from trufor_desk.cli_report import main
+    from trufor_desk.cli import main
 
     bad = tmp_path / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
@@ -172,7 +172,7 @@ def test_cli_bad_image_is_one_error_line(tmp_path, capsys):
 
 
 def test_case_commands(image, tmp_path, capsys):
-    from trufor_desk.cli_report import main
+    from trufor_desk.cli import main
 
     c = tmp_path / "c.tfcase"
     assert main(["case", "new", str(c), "--examiner", "Dana Scully", "--title", "T"]) == 0
@@ -212,7 +212,7 @@ def test_signed_report(saved_case, tmp_path, monkeypatch):
     p12.write_bytes(pkcs12.serialize_key_and_certificates(
         b"examiner", key, cert, None, serialization.BestAvailableEncryption(b"s3cret")))
 
-    from trufor_desk.cli_report import main
+    from trufor_desk.cli import main
 
     monkeypatch.setenv("P12_PW", "s3cret")
     out = tmp_path / "signed.pdf"

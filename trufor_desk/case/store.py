@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trufor_desk.atomic import atomic_open
+from trufor_desk.atomic import atomic_open, output_target
 from trufor_desk.errors import UserError
 
 from .model import (Annotation, AnalysisRecord, AuditEntry, Case, EvidenceRef, Note, arrays_digest,
@@ -243,15 +243,7 @@ def _write_zip(case: Case, fh, target: Path | None) -> None:
 
 def save_case(case: Case, path: str | os.PathLike) -> Path:
     """Write the case atomically to ``path`` (temp file in the same folder, fsync, rename)."""
-    target = Path(path).resolve()
-    if target.is_dir():
-        raise UserError(f"{path}: is a folder; give a .tfcase file name")
-    for ref in case.evidence:
-        try:
-            if target.exists() and Path(ref.path).exists() and os.path.samefile(target, ref.path):
-                raise UserError(f"refusing to overwrite the evidence file {ref.path}")
-        except OSError:
-            pass
+    target = output_target(path, [ref.path for ref in case.evidence], ".tfcase")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

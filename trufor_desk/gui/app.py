@@ -13,6 +13,7 @@ def run_gui(paths: list[str] | None = None, engine: str | None = None, analyze: 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("TruFor Desk")
     app.setOrganizationName("TruFor Desk")
+    app.setDesktopFileName("trufor-desk")  # lets desktops match the window to packaging/linux/*.desktop
     try:
         from PySide6.QtGui import QIcon
 

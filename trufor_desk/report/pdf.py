@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.atomic import write_bytes_atomic
+from trufor_desk.atomic import output_target, write_bytes_atomic
 from trufor_desk.errors import UserError
 
 __all__ = ["METHODS", "LIMITATIONS", "ReportDates", "report_dates", "report_id", "render_report",
@@ -930,15 +930,7 @@ def sign_pdf(pdf: bytes, p12_path: str | os.PathLike, password: str | None = Non
 def write_report(case, path: str | os.PathLike, dates: ReportDates | None = None, pdfa: bool = True,
                  sign_p12: str | os.PathLike | None = None, sign_password: str | None = None) -> Path:
     """Render (and optionally sign) the report and write it atomically to ``path``."""
-    target = Path(path).resolve()
-    if target.is_dir():
-        raise UserError(f"{path}: is a folder; give a .pdf file name")
-    for ref in case.evidence:
-        try:
-            if target.exists() and Path(ref.path).exists() and os.path.samefile(target, ref.path):
-                raise UserError(f"refusing to overwrite the evidence file {ref.path}")
-        except OSError:
-            pass
+    target = output_target(path, [ref.path for ref in case.evidence], ".pdf")
     data = render_report(case, dates, pdfa)
     if sign_p12 is not None:
         data = sign_pdf(data, sign_p12, sign_password, signer_name=case.examiner)
