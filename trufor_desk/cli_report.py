@@ -197,9 +197,10 @@ def _error(msg: str) -> None:
 # report
 
 
-def run_report(args: argparse.Namespace) -> int:
+def _guarded(action, args: argparse.Namespace) -> int:
+    """Run a command; what goes wrong becomes one ``error:`` line and an exit code."""
     try:
-        return _run_report(args)
+        return action(args)
     except UserError as exc:
         _error(str(exc))
         return 1
@@ -209,6 +210,10 @@ def run_report(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
+
+
+def run_report(args: argparse.Namespace) -> int:
+    return _guarded(_run_report, args)
 
 
 def _run_report(args) -> int:
@@ -253,17 +258,7 @@ def _run_report(args) -> int:
 
 
 def run_case(args: argparse.Namespace) -> int:
-    try:
-        return _CASE_ACTIONS[args.case_command](args)
-    except UserError as exc:
-        _error(str(exc))
-        return 1
-    except OSError as exc:
-        _error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
-        return 1
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+    return _guarded(_CASE_ACTIONS[args.case_command], args)
 
 
 def _open_for_change(path: str):
