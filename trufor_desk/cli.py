@@ -19,7 +19,8 @@ from typing import Sequence
 
 from trufor_desk import __version__
 from trufor_desk.atomic import output_target, save_npz_atomic
-from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, create_engine, default_engine, engine_names
+from trufor_desk.cli_args import add_engine_arguments
+from trufor_desk.engines.registry import create_engine, default_engine
 from trufor_desk.errors import UserError
 
 
@@ -36,14 +37,7 @@ def _build_parser() -> argparse.ArgumentParser:
                        description="Analyse images. Each result is an .npz with the official TruFor keys "
                                    "(map, conf, score, np++, imgsize) plus provenance.")
     a.add_argument("images", nargs="+", metavar="IMAGE")
-    a.add_argument("--engine", default=None, choices=engine_names(),
-                   help="detector (default: trufor when weights are installed, else "
-                        f"{DEFAULT_WEIGHT_FREE}, which needs no weights)")
-    a.add_argument("--weights", metavar="PATH", help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the "
-                                                     "installed copy)")
-    a.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-    a.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
-                   help="fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster and approximate")
+    add_engine_arguments(a)
     a.add_argument("--out", metavar="FILE.npz|DIR",
                    help="output file (one image) or folder; default: the current directory")
     a.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")

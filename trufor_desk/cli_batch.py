@@ -27,7 +27,7 @@ __all__ = ["add_batch_parser", "run_batch"]
 
 
 def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
-    from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, engine_names
+    from trufor_desk.cli_args import add_engine_arguments
 
     p = subparsers.add_parser(
         "batch", help="analyse a whole collection into a results folder (resumable)",
@@ -38,14 +38,7 @@ def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
                                                                "(e.g. 'photos/**/*.jpg')")
     p.add_argument("--out", required=True, metavar="OUT_DIR", help="results folder (created if needed)")
-    p.add_argument("--engine", default=None, choices=engine_names(),
-                   help="detector (default: trufor when weights are installed, else "
-                        f"{DEFAULT_WEIGHT_FREE}, which needs no weights)")
-    p.add_argument("--weights", metavar="PATH", help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the "
-                                                     "installed copy)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
-                   help="TruFor precision: fp32 (default, exact), bf16 or fp16 (faster, approximate)")
+    add_engine_arguments(p)
     p.add_argument("--backend", default="local", choices=("local", "ray"),
                    help="local (default): this machine; ray: Ray Data actors, local or on a cluster "
                         "(needs trufor-desk[cluster])")

@@ -27,6 +27,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
+from trufor_desk.cli_args import add_engine_arguments
 from trufor_desk.errors import UserError
 
 __all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "implicit_case",
@@ -39,18 +40,6 @@ NO_EXAMINER = "not stated"
 # parsers
 
 
-def _engine_options(p: argparse.ArgumentParser) -> None:
-    from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, engine_names
-
-    p.add_argument("--engine", default=None, choices=engine_names(),
-                   help=f"detector (default: trufor when weights are installed, else {DEFAULT_WEIGHT_FREE})")
-    p.add_argument("--weights", metavar="PATH", default=None,
-                   help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the installed copy)")
-    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
-    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
-                   help="fp32 (default, exact); bf16/fp16 are faster and approximate")
-
-
 def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "report", help="write a PDF case report for an image or a .tfcase",
@@ -60,7 +49,7 @@ def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse
                     "reported as it stands.")
     p.add_argument("source", metavar="IMAGE_or_CASE")
     p.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
-    _engine_options(p)
+    add_engine_arguments(p)
     p.add_argument("--examiner", default=None, help="examiner's name (images only; a case has its own)")
     p.add_argument("--sign", metavar="P12", default=None,
                    help="sign the report (PAdES) with this PKCS#12 certificate (needs pyHanko)")
@@ -84,7 +73,7 @@ def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.A
     add = acts.add_parser("add", help="add images to a case and analyse them")
     add.add_argument("case", metavar="CASE.tfcase")
     add.add_argument("images", nargs="+", metavar="IMAGE")
-    _engine_options(add)
+    add_engine_arguments(add)
     add.add_argument("--no-analyze", action="store_true", help="register the evidence only")
     add.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
     note = acts.add_parser("note", help="add a note")

@@ -1,0 +1,20 @@
+"""Command-line options shared by the commands that run an engine (analyze, batch, report)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_engine_arguments(p: argparse.ArgumentParser) -> None:
+    """--engine, --weights, --device and --precision, with one meaning everywhere."""
+    from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE, engine_names
+
+    p.add_argument("--engine", default=None, choices=engine_names(),
+                   help="detector (default: trufor when weights are installed, else "
+                        f"{DEFAULT_WEIGHT_FREE}, which needs no weights)")
+    p.add_argument("--weights", metavar="PATH", default=None,
+                   help="TruFor checkpoint (default: $TRUFOR_WEIGHTS, then the installed copy)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
+                   help="TruFor arithmetic: fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster "
+                        "and approximate")
