@@ -19,7 +19,7 @@ from typing import Sequence
 
 from trufor_desk import __version__
 from trufor_desk.atomic import output_target, save_npz_atomic
-from trufor_desk.cli_args import add_engine_arguments
+from trufor_desk.cli_args import StderrBar, add_engine_arguments
 from trufor_desk.engines.registry import create_engine, default_engine
 from trufor_desk.errors import UserError
 
@@ -88,7 +88,7 @@ def _outputs_for(images: list[str], out: str | None) -> list[Path]:
     return [output_target(t, images, ".npz") for t in targets]
 
 
-class _Bar:
+class _Bar(StderrBar):
     """Progress on stderr, only when stderr is a terminal."""
 
     def __init__(self, label: str):
@@ -104,10 +104,6 @@ class _Bar:
             self.bar.n = round(100 * fraction, 1)
             self.bar.set_postfix_str(message, refresh=False)
             self.bar.refresh()
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def _make_engine(args):

@@ -21,6 +21,7 @@ import argparse
 import sys
 from typing import Any
 
+from trufor_desk.cli_args import StderrBar
 from trufor_desk.errors import UserError
 
 __all__ = ["add_batch_parser", "run_batch"]
@@ -53,7 +54,7 @@ def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.
     return p
 
 
-class _Progress:
+class _Progress(StderrBar):
     """tqdm bar with ETA on stderr, only when stderr is a terminal; error lines either way."""
 
     def __init__(self) -> None:
@@ -77,16 +78,6 @@ class _Progress:
             self.bar.set_postfix_str(f"<{eta}, {p.errors} errors, {p.skipped} skipped", refresh=False)
             self.bar.update(p.done - self.bar.n)
 
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def run_batch(args: argparse.Namespace) -> int:

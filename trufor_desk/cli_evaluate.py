@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trufor_desk.cli_args import StderrBar
 from trufor_desk.errors import Cancelled, UserError
 
 __all__ = ["add_evaluate_parser", "run_evaluate"]
@@ -54,7 +55,7 @@ def _default_out(engine: str, dataset: str) -> Path:
     return Path.cwd() / f"evaluate_{engine}_{name}.csv"
 
 
-class _Bar:
+class _Bar(StderrBar):
     """Per-image progress on stderr, only when stderr is a terminal."""
 
     def __init__(self) -> None:
@@ -74,15 +75,6 @@ class _Bar:
         if row.status == "error":
             self.write(f"error: {row.path}: {row.error}")
 
-    def write(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -455,6 +455,17 @@ def _mismatch(what: str, got: str, expected: str) -> str:
     return f"{what} is {got}, expected {expected}"
 
 
+def _zip_problems(digests: Mapping[str, str], expected_md5: str, expected_sha256: str,
+                  prefix: str = "") -> list[str]:
+    """Mismatches of a release zip's MD5 / SHA-256 against the published values."""
+    problems = []
+    if digests["md5"] != expected_md5.lower():
+        problems.append(_mismatch(f"{prefix}MD5", digests["md5"], expected_md5))
+    if digests["sha256"] != expected_sha256.lower():
+        problems.append(_mismatch(f"{prefix}SHA-256", digests["sha256"], expected_sha256))
+    return problems
+
+
 def _classify_source(src: Path, name: str) -> str:
     """``"release-zip"`` or ``"checkpoint"``, judged by content, not by file name.
 
@@ -508,10 +519,7 @@ def _install(
         digests = dict(zip_digests) if zip_digests else file_digests(src, ("md5", "sha256"))
         record["zip_md5"] = digests["md5"]
         record["zip_sha256"] = digests["sha256"]
-        if digests["md5"] != expected_zip_md5.lower():
-            problems.append(_mismatch("zip MD5", digests["md5"], expected_zip_md5))
-        if digests["sha256"] != expected_zip_sha256.lower():
-            problems.append(_mismatch("zip SHA-256", digests["sha256"], expected_zip_sha256))
+        problems += _zip_problems(digests, expected_zip_md5, expected_zip_sha256, "zip ")
         if problems and not force:
             raise WeightsError(
                 f"{name} is not the published TruFor release: " + "; ".join(problems)
@@ -760,11 +768,7 @@ def download_weights(
     tmp = _temp_in(dest, ".zip.part")
     try:
         digests = _fetch(url, tmp, timeout, progress)
-        problems = []
-        if digests["md5"] != expected_zip_md5.lower():
-            problems.append(_mismatch("MD5", digests["md5"], expected_zip_md5))
-        if digests["sha256"] != expected_zip_sha256.lower():
-            problems.append(_mismatch("SHA-256", digests["sha256"], expected_zip_sha256))
+        problems = _zip_problems(digests, expected_zip_md5, expected_zip_sha256)
         if problems and not force:
             raise WeightsError(
                 f"downloaded file from {url} is not the published release: " + "; ".join(problems)
