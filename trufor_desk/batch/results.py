@@ -29,7 +29,7 @@ CSV_NAME = "results.csv"
 _STEM_MAX = 80
 # npz keys written by AnalysisResult.to_npz_dict that are not extra maps
 _FIXED_KEYS = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
-               "notes_json", "applicable"}
+               "notes_json", "applicable", "score_calibration_json"}
 
 
 def compact_json(value: Any) -> str:
@@ -184,4 +184,5 @@ def load_result_npz(npz_path: str | os.PathLike) -> AnalysisResult:
         timings=decoded("timings_json", {}),
         notes=decoded("notes_json", []),
         applicable=bool(_scalar(data["applicable"])) if "applicable" in data else True,
+        score_calibration=decoded("score_calibration_json", None),
     )

@@ -545,7 +545,7 @@ class Case:
 def result_from_npz(arrays: dict[str, np.ndarray]) -> AnalysisResult:
     """Inverse of :meth:`AnalysisResult.to_npz_dict` (arrays loaded with ``allow_pickle=False``)."""
     known = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
-             "notes_json", "applicable"}
+             "notes_json", "applicable", "score_calibration_json"}
     prov = {}
     extras = {}
     for k, v in arrays.items():
@@ -565,4 +565,5 @@ def result_from_npz(arrays: dict[str, np.ndarray]) -> AnalysisResult:
         score=float(np.asarray(arrays["score"]).item()) if "score" in arrays else None,
         extras=extras, params=json.loads(text("params_json", "{}")), provenance=prov,
         timings=json.loads(text("timings_json", "{}")), notes=json.loads(text("notes_json", "[]")),
-        applicable=bool(np.asarray(arrays["applicable"]).item()) if "applicable" in arrays else True)
+        applicable=bool(np.asarray(arrays["applicable"]).item()) if "applicable" in arrays else True,
+        score_calibration=json.loads(text("score_calibration_json", "null")))

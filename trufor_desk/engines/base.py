@@ -61,7 +61,12 @@ class AnalysisResult:
 
     ``localization``: HxW float32 in [0, 1], 1 = manipulated.
     ``reliability``: HxW float32 in [0, 1], 1 = the localization can be trusted (optional).
-    ``score``: probability that the image is manipulated (optional).
+    ``score``: image-level score (optional).  It is a probability that the image is
+    manipulated only when ``score_calibration`` says how it was calibrated; engines whose
+    score cannot be calibrated leave ``score`` as None.
+    ``score_calibration``: None, or a dict naming how the score became a probability:
+    ``method`` (e.g. "logistic"), ``set`` (the calibration set's name), ``auc`` (measured
+    on that set) and the fitted parameters.
     ``extras``: further named float32 maps (e.g. ``"np++"`` for Noiseprint++).
     ``provenance``: strings/numbers recording how the result was produced.
     """
@@ -77,6 +82,12 @@ class AnalysisResult:
     timings: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)  # e.g. why a method does not apply
     applicable: bool = True                          # False: the method cannot judge this image
+    score_calibration: dict[str, Any] | None = None  # how the score became a probability (None: it is not one)
+
+    @property
+    def score_is_probability(self) -> bool:
+        """True when the score exists and is a calibrated probability."""
+        return self.score is not None and bool(self.score_calibration)
 
     @property
     def imgsize(self) -> tuple[int, int]:
@@ -106,6 +117,7 @@ class AnalysisResult:
         out["timings_json"] = np.asarray(json.dumps(self.timings, sort_keys=True))
         out["notes_json"] = np.asarray(json.dumps(self.notes))
         out["applicable"] = np.asarray(self.applicable)
+        out["score_calibration_json"] = np.asarray(json.dumps(self.score_calibration, sort_keys=True))
         for key, value in self.provenance.items():
             out[f"prov_{key}"] = np.asarray(value if value is not None else "")
         return out
@@ -118,6 +130,8 @@ class AnalysisResult:
             "engine_version": self.engine_version,
             "imgsize": list(self.imgsize),
             "score": None if self.score is None else float(self.score),
+            "score_calibrated": self.score_is_probability,
+            "score_calibration": self.score_calibration,
             "map_mean": float(loc.mean()),
             "map_max": float(loc.max()),
             "map_fraction_above_0.5": float((loc > 0.5).mean()),

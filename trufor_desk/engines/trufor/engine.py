@@ -173,7 +173,14 @@ class TruForEngine:
         }
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=res["map"],
                               reliability=res["conf"], score=float(res["score"]), extras={"np++": res["npp"]}, params=all_params,
-                              provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3)})
+                              provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3)},
+                              score_calibration=TRUFOR_CALIBRATION)
+
+
+# TruFor's detection head is trained with a cross-entropy loss to output the probability
+# that the image is manipulated (Guillaro et al., CVPR 2023, section 3.3).
+TRUFOR_CALIBRATION = {"method": "trained detection head (binary cross-entropy)",
+                      "set": "TruFor training data (Guillaro et al., CVPR 2023)", "auc": None}
 
 
 def _device_name(device: str) -> str:
