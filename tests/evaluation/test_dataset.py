@@ -115,6 +115,7 @@ def test_evaluate_end_to_end(engines, dataset, tmp_path, capsys):
     for r in (a, b, c):
         assert r["status"] == "ok" and r["kind"] == "fake" and r["error"] == ""
         assert float(r["f1_best"]) == 1.0 and float(r["f1_fixed"]) == 1.0
+        assert float(r["f1_best_strict"]) == 1.0 and float(r["f1_fixed_strict"]) == 1.0
         assert float(r["seconds"]) >= 0
     assert a["inverted"] == "0" and b["inverted"] == "1" and c["inverted"] == "0"
     assert float(a["score"]) == pytest.approx(0.9) and float(b["score"]) == pytest.approx(0.9)
@@ -130,7 +131,8 @@ def test_evaluate_end_to_end(engines, dataset, tmp_path, capsys):
 
     table = captured.out
     lines = {ln.split("  ")[0].strip(): ln.split("  ")[-1].strip() for ln in table.splitlines() if "  " in ln}
-    assert lines["mean F1-best"] == "1.0000" and lines["mean F1@0.5"] == "1.0000"
+    assert lines["mean F1-best (official rule)"] == "1.0000" and lines["mean F1@0.5 (official rule)"] == "1.0000"
+    assert lines["mean F1-best (strict, ours)"] == "1.0000" and lines["mean F1@0.5 (strict, ours)"] == "1.0000"
     assert lines["AUC"] == "1.0000" and lines["bAcc (score > 0.5)"] == "1.0000"
     assert lines["images"].startswith("8 (6 fake, 2 real)")
     assert lines["errors"] == "3"

@@ -40,10 +40,25 @@ def test_inverted_map_scores_one_and_is_flagged(mask):
     assert f["f1_best"] == 1.0 and f["f1_fixed"] == 1.0 and f["inverted"] == 1.0
 
 
-@pytest.mark.parametrize("value", [0.0, 0.5, 1.0])
-def test_constant_map_scores_zero(mask, value):
-    f = localization_f1(np.full((40, 40), value, np.float32), mask)
-    assert f == {"f1_best": 0.0, "f1_fixed": 0.0, "inverted": 0.0}
+def test_constant_map_official_rule_credits_all_pixels_strict_scores_zero(mask):
+    """Official rule: the inverse at the top threshold predicts every pixel manipulated,
+    F1 = 2|F| / (2|F| + |P|) = 72 / 772 with 36 sure-manipulated and 700 sure-pristine
+    pixels.  Ours (strict): a constant map localises nothing and scores 0."""
+    for value in (0.0, 0.5, 1.0):
+        f = localization_f1(np.full((40, 40), value, np.float32), mask)
+        assert f["f1_best"] == pytest.approx(72 / 772) and f["f1_fixed"] == pytest.approx(72 / 772)
+        assert f["f1_best_strict"] == 0.0 and f["f1_fixed_strict"] == 0.0
+
+
+def test_official_rule_never_below_the_all_pixels_floor(mask):
+    """A map that flags only a pristine stripe (120 px): its inverse predicts the other
+    616 valid pixels, TP 36, FP 580 -> 72 / 652 under both rules (above the 72 / 772
+    floor), and the inverse is reported as the better map."""
+    m = np.zeros((40, 40), np.float32)
+    m[0:3, :] = 1.0
+    f = localization_f1(m, mask)
+    assert f["f1_best"] == pytest.approx(72 / 652) and f["f1_best_strict"] == pytest.approx(72 / 652)
+    assert f["inverted"] == 1.0
 
 
 def test_partial_map_with_the_boundary_band(mask):
@@ -61,8 +76,8 @@ def test_partial_map_with_the_boundary_band(mask):
     m[17:23, 17:20] = 0.9
     m[0:3, :] = 0.6
     f = localization_f1(m, mask)
-    assert f["f1_best"] == pytest.approx(36 / 54)
-    assert f["f1_fixed"] == pytest.approx(36 / 174)
+    assert f["f1_best"] == pytest.approx(36 / 54) and f["f1_best_strict"] == pytest.approx(36 / 54)
+    assert f["f1_fixed"] == pytest.approx(36 / 174) and f["f1_fixed_strict"] == pytest.approx(36 / 174)
     assert f["inverted"] == 0.0
     band = m.copy()
     band[10:17, 10:30] = 0.95   # inside the mask but not sure-manipulated

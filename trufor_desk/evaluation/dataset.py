@@ -9,7 +9,8 @@ Layout of ``DATASET_DIR``::
 
 Each image is opened with :func:`~trufor_desk.evidence.open_evidence` and analysed by
 the engine.  Per fake image: F1-best and F1@0.5 on TruFor's protocol
-(:func:`~trufor_desk.evaluation.metrics.localization_f1`); per image: the score.  Over
+(:func:`~trufor_desk.evaluation.metrics.localization_f1`; the official rule is the
+headline, our strict rule sits beside it); per image: the score.  Over
 all images with a score: ROC AUC and balanced accuracy of ``score > 0.5``.
 
 Failures never stop the run: an image that cannot be decoded, a missing or ambiguous
@@ -43,7 +44,8 @@ IMAGE_EXTENSIONS = frozenset({
     ".ppm", ".pgm", ".pbm", ".pnm", ".jp2", ".j2k", ".heic", ".heif", ".avif", ".dng",
 })
 MASK_SUFFIXES = ("", "_gt", "_mask")
-CSV_COLUMNS = ("path", "kind", "f1_best", "f1_fixed", "inverted", "score", "status", "error", "seconds")
+CSV_COLUMNS = ("path", "kind", "f1_best", "f1_fixed", "f1_best_strict", "f1_fixed_strict", "inverted", "score",
+               "status", "error", "seconds")
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Row:
     kind: str
     f1_best: float | None = None
     f1_fixed: float | None = None
+    f1_best_strict: float | None = None   # our stricter rule (constant maps score 0)
+    f1_fixed_strict: float | None = None
     inverted: bool | None = None
     score: float | None = None
     status: str = "ok"          # ok | error
@@ -72,7 +76,8 @@ class Row:
         def num(v: float | None) -> str:
             return "" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.6f}"
 
-        return [self.path, self.kind, num(self.f1_best), num(self.f1_fixed),
+        return [self.path, self.kind, num(self.f1_best), num(self.f1_fixed), num(self.f1_best_strict),
+                num(self.f1_fixed_strict),
                 "" if self.inverted is None else str(int(self.inverted)), num(self.score),
                 self.status, self.error, f"{self.seconds:.3f}"]
 
@@ -101,6 +106,8 @@ class Report:
             "n_scored": len(scored),
             "mean_f1_best": float(np.mean([r.f1_best for r in fake])) if fake else nan,
             "mean_f1_fixed": float(np.mean([r.f1_fixed for r in fake])) if fake else nan,
+            "mean_f1_best_strict": float(np.mean([r.f1_best_strict for r in fake])) if fake else nan,
+            "mean_f1_fixed_strict": float(np.mean([r.f1_fixed_strict for r in fake])) if fake else nan,
             "auc": roc_auc(scores, labels) if len(scored) else nan,
             "balanced_accuracy": balanced_accuracy(scores, labels) if len(scored) else nan,
         }
@@ -221,6 +228,7 @@ def evaluate_item(item: Item, engine: Any, root: Path,
                                 f"{mask.shape[1]}x{mask.shape[0]}")
             f1 = localization_f1(loc, mask)
             row.f1_best, row.f1_fixed = f1["f1_best"], f1["f1_fixed"]
+            row.f1_best_strict, row.f1_fixed_strict = f1["f1_best_strict"], f1["f1_fixed_strict"]
             row.inverted = bool(f1["inverted"])
         if not getattr(result, "applicable", True):
             row.error = "engine: method not applicable to this image" + (
@@ -289,8 +297,10 @@ def format_summary(summary: dict[str, Any]) -> str:
         return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4f}"
 
     lines = [
-        ("mean F1-best", val(summary["mean_f1_best"])),
-        ("mean F1@0.5", val(summary["mean_f1_fixed"])),
+        ("mean F1-best (official rule)", val(summary["mean_f1_best"])),
+        ("mean F1@0.5 (official rule)", val(summary["mean_f1_fixed"])),
+        ("mean F1-best (strict, ours)", val(summary["mean_f1_best_strict"])),
+        ("mean F1@0.5 (strict, ours)", val(summary["mean_f1_fixed_strict"])),
         ("AUC", val(summary["auc"])),
         ("bAcc (score > 0.5)", val(summary["balanced_accuracy"])),
         ("images", f"{summary['n_images']} ({summary['n_fake']} fake, {summary['n_real']} real)"),

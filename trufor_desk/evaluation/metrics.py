@@ -6,10 +6,19 @@ lie outside the mask dilated with an 11x11 window.  On those pixels F1 is comput
 the best threshold and at 0.5, for the map and for its inverse (1 - map), keeping the
 better of the two (a detector may flag the host instead of the splice).
 
-A pixel is predicted manipulated when its value is strictly above the threshold; the
-best threshold is searched over the map's own values.  A constant map (e.g. an empty
-one) carries no localisation and scores 0, map and inverse alike; a perfect binary map
-scores 1.
+Two rules for the thresholds, both reported:
+
+* **official** (the headline, so figures compare with published ones): the rule of
+  TruFor's scorer.  The map predicts ``map > t`` for every distinct map value ``t``; the
+  inverse predicts ``map <= t``.  At the largest value the inverse predicts every pixel
+  manipulated, so every map, a constant one included, scores at least
+  ``2|F| / (2|F| + |P|)`` (|F| sure-manipulated, |P| sure-pristine pixels).  F1@0.5 is
+  the better of ``map > 0.5`` and ``map <= 0.5``.
+* **strict** (ours, the more honest figure for weak detectors): a constant map carries
+  no localisation and scores 0, and neither the map nor its inverse may predict every
+  pixel (the inverse predicts ``map < t``, F1@0.5 uses ``map < 0.5``).
+
+A perfect binary map scores 1 under both.
 
 Detection, over manipulated + pristine images: ROC AUC of the scores and balanced
 accuracy of ``score > 0.5``.
@@ -67,8 +76,9 @@ def localization_f1(score_map: np.ndarray, mask: np.ndarray, erode: int = ERODE,
                     dilate: int = DILATE) -> dict[str, float]:
     """F1-best and F1@0.5 of a map (1 = manipulated) against a boolean mask.
 
-    Returns ``f1_best``, ``f1_fixed`` (both the better of map and inverse map) and
-    ``inverted`` (1.0 if the inverse map gave the better F1-best).
+    Returns ``f1_best`` and ``f1_fixed`` under the official rule, ``f1_best_strict`` and
+    ``f1_fixed_strict`` under ours (see the module docstring), and ``inverted`` (1.0 if
+    the inverse map gave the better official F1-best).
     """
     if score_map.shape != mask.shape:
         raise ValueError(f"map {score_map.shape} and mask {mask.shape} differ in size")
@@ -76,12 +86,27 @@ def localization_f1(score_map: np.ndarray, mask: np.ndarray, erode: int = ERODE,
     valid = sure_fake | sure_real
     s = np.asarray(score_map, dtype=np.float64)[valid]
     truth = sure_fake[valid]
+    pos, neg = int(truth.sum()), int((~truth).sum())
+    # the official inverse at the largest threshold: every pixel predicted manipulated
+    all_pixels = 2 * pos / (2 * pos + neg) if pos else 0.0
     if s.size == 0 or s.max() == s.min():
-        # a constant map localises nothing; its inverse (all or nothing) must not score
-        return {"f1_best": 0.0, "f1_fixed": 0.0, "inverted": 0.0}
+        # at 0.5 either the map or its inverse predicts every pixel
+        return {"f1_best": all_pixels, "f1_fixed": all_pixels, "f1_best_strict": 0.0,
+                "f1_fixed_strict": 0.0, "inverted": 1.0 if all_pixels > 0 else 0.0}
     b1, f1_ = _f1_curve(s, truth)
-    b2, f2_ = _f1_curve(1.0 - s, truth)
-    return {"f1_best": max(b1, b2), "f1_fixed": max(f1_, f2_), "inverted": float(b2 > b1)}
+    b2, _ = _f1_curve(1.0 - s, truth)           # inverse, "map < t"
+    inv_le = max(b2, all_pixels)                 # inverse, "map <= t" (adds "every pixel")
+    at_or_below = s <= 0.5
+    tp = int((at_or_below & truth).sum())
+    fp = int((at_or_below & ~truth).sum())
+    f_inv_fixed = 2 * tp / (2 * tp + fp + (pos - tp)) if (2 * tp + fp + pos - tp) else 0.0
+    below = s < 0.5
+    tp_s = int((below & truth).sum())
+    fp_s = int((below & ~truth).sum())
+    f_inv_fixed_strict = 2 * tp_s / (2 * tp_s + fp_s + (pos - tp_s)) if (tp_s + fp_s + pos) else 0.0
+    return {"f1_best": max(b1, inv_le), "f1_fixed": max(f1_, f_inv_fixed),
+            "f1_best_strict": max(b1, b2), "f1_fixed_strict": max(f1_, f_inv_fixed_strict),
+            "inverted": float(inv_le > b1)}
 
 
 def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
