@@ -1,0 +1,237 @@
+"""The one verdict: each row of the decision table, the ENFSI verbal scale, and the
+promise that no negative headline appears while reliable regions are flagged."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from trufor_desk.engines.base import AnalysisResult
+from trufor_desk.render.verdict import (CATEGORIES, COLOURS, ENFSI_BANDS, STRONG_FRACTION,
+                                        VERBAL_SCALE_EXPLANATION, decide, likelihood_ratio, measure_maps,
+                                        verbal_scale, verdict_for_result)
+
+CAL = {"method": "logistic", "set": "CASIA v2 (test)", "auc": 0.91}
+TRUFOR_LIKE = {"method": "trained detection head", "set": "TruFor training data", "auc": None}
+FLAGGED = 0.04            # 4 % of the image above the threshold
+NONE_FLAGGED = 0.0
+
+
+# -- the table, row by row ----------------------------------------------------------------
+def test_row1_not_applicable_is_grey_whatever_the_map_and_score():
+    v = decide(0.95, CAL, FLAGGED, 0.9, applicable=False)
+    assert (v.category, v.colour) == ("not_applicable", "grey")
+    assert "not applicable" in v.headline and v.verbal_scale is None and v.likelihood_ratio is None
+
+
+@pytest.mark.parametrize("p", [0.5, 0.83, 0.999])
+def test_row2_flagged_reliable_area_with_calibrated_score_at_or_above_half_is_indicated(p):
+    v = decide(p, CAL, FLAGGED, 0.9)
+    assert (v.category, v.colour, v.headline) == ("indicated", "red", "Manipulation indicated")
+    assert "4.0 %" in v.explanation and f"{p:.2f}" in v.explanation
+
+
+def test_row3_flagged_reliable_area_with_low_calibrated_score_is_inconclusive():
+    v = decide(0.2, CAL, FLAGGED, 0.9)
+    assert (v.category, v.colour) == ("inconclusive", "amber")
+    assert v.headline == "Inconclusive: localized anomalies, score below threshold"
+    # the verbal scale leans authentic; the explanation says it weighs the score only
+    assert "authentic rather than manipulated" in v.verbal_scale and "score only" in v.explanation
+
+
+@pytest.mark.parametrize("score", [None, 0.1, 0.9])
+def test_row4_flagged_reliable_area_without_calibrated_score_is_inconclusive(score):
+    v = decide(score, None, FLAGGED, None)
+    assert (v.category, v.colour) == ("inconclusive", "amber")
+    assert v.headline == "Inconclusive: localized anomalies; this engine gives no calibrated image-level score"
+    assert v.verbal_scale is None and v.likelihood_ratio is None and not v.score_is_probability
+
+
+def test_row5_high_calibrated_score_without_localized_region_is_inconclusive():
+    v = decide(0.9, CAL, NONE_FLAGGED, 0.9)
+    assert (v.category, v.colour) == ("inconclusive", "amber")
+    assert v.headline == "Inconclusive: score high but no localized region"
+    assert "Lower the localization threshold" in v.explanation
+    v = decide(0.9, CAL, NONE_FLAGGED, 0.9, flagged_fraction=0.03)  # the map reacts, but only where unreliable
+    assert v.category == "inconclusive" and "only where reliability is low" in v.headline
+    assert "false alarm" in v.explanation
+
+
+@pytest.mark.parametrize("score,cal", [(None, None), (0.1, None), (0.1, CAL)])
+def test_row6_map_flagged_only_where_reliability_is_low_is_inconclusive(score, cal):
+    v = decide(score, cal, 0.001, 0.8, flagged_fraction=0.03)
+    assert (v.category, v.colour) == ("inconclusive", "amber")
+    assert v.headline == "Inconclusive: anomalies only where reliability is low"
+
+
+def test_row7_low_mean_reliability_is_inconclusive():
+    v = decide(0.1, CAL, NONE_FLAGGED, 0.2)
+    assert (v.category, v.colour) == ("inconclusive", "amber")
+    assert v.headline == "Inconclusive: reliability too low to conclude" and "0.20" in v.explanation
+    assert decide(0.1, CAL, NONE_FLAGGED, 0.3).category == "no_indication"  # 0.3 itself is enough
+
+
+@pytest.mark.parametrize("score,cal,rel", [(0.1, CAL, 0.9), (None, None, None), (0.95, None, 0.9),
+                                          (0.49, TRUFOR_LIKE, 0.5)])
+def test_row8_otherwise_no_indication_never_proof_of_authenticity(score, cal, rel):
+    v = decide(score, cal, NONE_FLAGGED, rel)
+    assert (v.category, v.colour) == ("no_indication", "green")
+    assert v.headline == "No indication of manipulation found (not proof of authenticity)"
+
+
+def test_strong_fraction_is_the_boundary():
+    assert decide(None, None, STRONG_FRACTION, None).category == "inconclusive"
+    assert decide(None, None, STRONG_FRACTION * 0.99, None).category == "no_indication"
+    assert decide(None, None, 0.002, None, strong_fraction=0.001).category == "inconclusive"
+
+
+def test_a_heuristic_score_never_decides_and_is_never_called_a_probability():
+    high, low = decide(0.97, None, NONE_FLAGGED, 0.9), decide(0.02, None, NONE_FLAGGED, 0.9)
+    assert high.category == low.category == "no_indication"
+    assert high.score_text == "heuristic score 0.97 (not a probability)"
+    assert "probability" not in high.score_text.replace("not a probability", "")
+    assert decide(None, None, 0.0, None).score_text == "no image-level score"
+    assert decide(None, CAL, 0.0, None).score_text == "no image-level score"  # calibration without a score
+
+
+def test_a_calibrated_score_is_named_with_its_calibration():
+    v = decide(0.83, CAL, NONE_FLAGGED, 0.9)
+    assert v.score_text == "probability 0.83 (calibrated on CASIA v2 (test); logistic; AUC 0.91 there)"
+    assert v.score_is_probability and v.verbal_scale.startswith("The findings give ")
+    assert "AUC" not in decide(0.83, TRUFOR_LIKE, NONE_FLAGGED, 0.9).score_text  # auc None: not printed
+
+
+# -- the ENFSI verbal scale --------------------------------------------------------------
+def posterior(lr: float, prior_fake: float = 0.5) -> float:
+    odds = lr * prior_fake / (1 - prior_fake)
+    return odds / (1 + odds)
+
+
+BANDS = [(1.5, "no meaningful support"), (5, "weak support"), (50, "moderate support"),
+         (500, "moderately strong support"), (5_000, "strong support"), (50_000, "very strong support"),
+         (5_000_000, "extremely strong support")]
+
+
+@pytest.mark.parametrize("lr,band", BANDS)
+@pytest.mark.parametrize("prior_fake", [0.5, 0.2])
+def test_enfsi_bands_for_manipulated_and_authentic(lr, band, prior_fake):
+    got_lr, got_band, sentence = verbal_scale(posterior(lr, prior_fake), prior_fake)
+    assert got_lr == pytest.approx(lr, rel=1e-6) and got_band == band
+    if band == "no meaningful support":
+        assert "no meaningful support either way" in sentence
+    else:
+        assert sentence.startswith(f"The findings give {band} for the proposition that the image was "
+                                   "manipulated rather than authentic")
+    inv_lr, inv_band, inv_sentence = verbal_scale(posterior(1 / lr, prior_fake), prior_fake)
+    assert inv_lr == pytest.approx(1 / lr, rel=1e-6) and inv_band == band
+    if band != "no meaningful support":
+        assert f"{band} for the proposition that the image is authentic rather than manipulated" in inv_sentence
+
+
+def test_band_edges_and_extremes():
+    assert [b for _, b in ENFSI_BANDS][0] == "no meaningful support"
+    assert verbal_scale(posterior(2.0 * 1.000001))[1] == "weak support"
+    assert verbal_scale(posterior(2.0 * 0.999999))[1] == "no meaningful support"
+    assert verbal_scale(posterior(1_000_000.0 * 1.0001))[1] == "extremely strong support"
+    assert likelihood_ratio(1.0) == math.inf and verbal_scale(1.0)[1] == "extremely strong support"
+    assert likelihood_ratio(0.0) == 0.0 and "authentic" in verbal_scale(0.0)[2]
+    assert likelihood_ratio(0.5, prior_fake=0.2) == pytest.approx(4.0)  # even posterior, prior 1:4
+    with pytest.raises(ValueError):
+        likelihood_ratio(0.5, prior_fake=1.0)
+    with pytest.raises(ValueError):
+        likelihood_ratio(1.5)
+
+
+def test_verdict_uses_the_calibration_sets_prior():
+    even = decide(0.5, CAL, FLAGGED, 0.9)
+    rare = decide(0.5, {**CAL, "prior_fake": 0.2}, FLAGGED, 0.9)
+    assert even.likelihood_ratio == pytest.approx(1.0) and rare.likelihood_ratio == pytest.approx(4.0)
+    assert "weak support" in rare.verbal_scale
+    assert decide(0.5, {**CAL, "prior_fake": "n/a"}, FLAGGED, 0.9).likelihood_ratio == pytest.approx(1.0)
+
+
+def test_the_scale_explanation_says_what_it_is_not():
+    text = VERBAL_SCALE_EXPLANATION
+    for needle in ("ENFSI", "likelihood ratio", "calibration set", "not the probability that the image was "
+                   "manipulated", "weak support", "extremely strong support", "authentic"):
+        assert needle in text, needle
+
+
+# -- the promise, over random inputs -------------------------------------------------------
+def test_never_negative_while_a_reliable_region_is_flagged_and_probability_only_when_calibrated():
+    rng = np.random.default_rng(11)
+    seen = set()
+    for _ in range(5000):
+        score = None if rng.random() < 0.2 else float(rng.random())
+        cal = [None, CAL, TRUFOR_LIKE, {**CAL, "prior_fake": float(rng.uniform(0.01, 0.99))}][rng.integers(4)]
+        frac_rel = float(rng.choice([0.0, rng.uniform(0, 0.01), rng.uniform(0, 1)]))
+        frac_all = frac_rel + float(rng.choice([0.0, rng.uniform(0, 0.05)]))
+        mean_rel = None if rng.random() < 0.2 else float(rng.random())
+        applicable = bool(rng.random() > 0.05)
+        v = decide(score, cal, frac_rel, mean_rel, applicable=applicable, flagged_fraction=frac_all)
+        seen.add(v.category)
+        assert v.category in CATEGORIES and v.colour == COLOURS[v.category]
+        if applicable and frac_rel >= STRONG_FRACTION:
+            assert v.category in ("indicated", "inconclusive")
+            assert "no indication" not in v.headline.lower() and v.colour != "green"
+        if v.category == "indicated":
+            assert v.score_is_probability and score >= 0.5
+        calibrated = score is not None and cal is not None
+        assert ("probability" in v.score_text.replace("not a probability", "")) == calibrated
+        assert (v.verbal_scale is not None) == (calibrated and applicable)
+        json.dumps(v.to_dict())  # always serialisable
+    assert seen == set(CATEGORIES)
+
+
+# -- measuring a result ------------------------------------------------------------------
+def result(loc, rel=None, score=None, cal=None, applicable=True):
+    return AnalysisResult(engine="test", engine_version="0", localization=loc, reliability=rel, score=score,
+                          score_calibration=cal, applicable=applicable)
+
+
+def test_verdict_for_result_counts_only_reliable_flagged_area():
+    loc = np.zeros((100, 100), np.float32)
+    loc[20:40, 20:40] = 0.9                      # 4 % of the image
+    rel = np.ones((100, 100), np.float32)
+    v = verdict_for_result(result(loc, rel, 0.2, CAL))
+    assert v.flagged_reliable_fraction == pytest.approx(0.04) and v.category == "inconclusive"
+    rel[20:40, 20:40] = 0.1                      # the same region, now unreliable
+    v = verdict_for_result(result(loc, rel, 0.2, CAL))
+    assert v.flagged_reliable_fraction == 0.0 and v.flagged_fraction == pytest.approx(0.04)
+    assert v.headline == "Inconclusive: anomalies only where reliability is low"
+    v = verdict_for_result(result(loc, None, 0.9, CAL))  # no reliability map: reliable everywhere
+    assert v.category == "indicated" and v.mean_reliability is None
+    assert verdict_for_result(result(loc, None, 0.9, CAL), loc_threshold=0.95).category == "inconclusive"
+    assert verdict_for_result(result(loc, rel, 0.9, CAL, applicable=False)).category == "not_applicable"
+
+
+def test_thresholds_are_strict_and_reliability_threshold_counts_as_low():
+    loc = np.full((10, 10), 0.5, np.float32)
+    assert measure_maps(loc, None).flagged_fraction == 0.0          # "above" the threshold
+    loc[:5] = 0.6
+    m = measure_maps(loc, np.full((10, 10), 0.5, np.float32))       # at the threshold: not reliable
+    assert (m.flagged_fraction, m.flagged_reliable_fraction, m.flagged_in_low_share) == (0.5, 0.0, 1.0)
+
+
+def test_big_maps_are_subsampled_but_measured_faithfully():
+    loc = np.zeros((2400, 2000), np.float32)     # 4.8 MP
+    loc[:240, :] = 0.9                           # 10 %
+    rel = np.ones_like(loc)
+    m = measure_maps(loc, rel)
+    assert m.flagged_fraction == pytest.approx(0.1, abs=0.002)
+    stripes = np.zeros((2400, 2000), np.float32)
+    stripes[::3] = 0.9                           # every third row: a third of the image
+    assert measure_maps(stripes, None).flagged_fraction == 1.0   # read on a 3-pixel grid (ceil(sqrt(4.8)))
+    small = np.zeros((900, 1000), np.float32)    # 0.9 MP: every pixel counts
+    small[::3] = 0.9
+    assert measure_maps(small, None).flagged_fraction == pytest.approx(1 / 3)
+
+
+def test_uncalibrated_or_missing_calibration_on_the_result():
+    loc = np.zeros((50, 50), np.float32)
+    loc[:10] = 0.9
+    assert "not a probability" in verdict_for_result(result(loc, None, 0.7)).score_text
+    assert verdict_for_result(result(loc, None, None, CAL)).score_text == "no image-level score"

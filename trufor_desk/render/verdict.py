@@ -1,0 +1,374 @@
+"""One verdict for one analysis, shared by the window, the report, ``analyze`` and triage.
+
+Every output that sums up a result (the window's score panel, the PDF report's
+headline, findings table and analysis pages, ``analyze`` text and ``--json``, the batch
+rows and the triage view) calls :func:`verdict_for_result` or :func:`decide`, so they
+can never disagree.  The verdict weighs three things:
+
+* the image-level score, and whether it is a calibrated probability
+  (``AnalysisResult.score_calibration``; a score without one is only a heuristic);
+* the share of the image the map flags above the localisation threshold *where the
+  reliability map says the map can be trusted* (no reliability map: everywhere);
+* the mean reliability.
+
+Decision table (first matching row wins; "flagged" means at least ``strong_fraction``,
+0.5 % by default, of the image above the localisation threshold; p is the calibrated
+probability, 0.5 its decision point):
+
+  row  applicable  reliable area flagged  further condition                category        colour
+  1    no          any                     any                              not_applicable  grey
+  2    yes         yes                     p >= 0.5                         indicated       red
+  3    yes         yes                     p < 0.5                          inconclusive    amber
+                                           ("localized anomalies, score below threshold")
+  4    yes         yes                     no calibrated score              inconclusive    amber
+                                           ("localized anomalies; no calibrated image-level score")
+  5    yes         no                      p >= 0.5                         inconclusive    amber
+                                           ("score high but no localized region"; "... anomalies only where
+                                           reliability is low" when the map flags unreliable areas)
+  6    yes         no                      map flagged, but only where      inconclusive    amber
+                                           reliability is low
+  7    yes         no                      mean reliability < 0.3           inconclusive    amber
+  8    yes         no                      otherwise                        no_indication   green
+                                           ("No indication of manipulation found (not proof of authenticity)")
+
+A score without a calibration never decides anything (rows 2, 3, 5 need p); it is named
+"heuristic score ... (not a probability)".  Row 6 goes beyond "reliable area flagged" on
+purpose: a strong reaction where the detector cannot be trusted must be looked at, so the
+window does not show green while its reading warns.
+
+So a negative headline never appears while reliable regions sit above the threshold,
+nor while the map reacts strongly where the detector cannot be trusted (a forgery there
+could be masked, or the reaction a false alarm: either way the examiner must look).
+"No indication" is never "authentic": a method sees only the traces it was built for.
+
+Where the score is calibrated, :func:`verbal_scale` also states it on the evaluative
+verbal scale of the ENFSI Guideline for Evaluative Reporting in Forensic Science (2015),
+through the likelihood ratio implied by the calibrated posterior and the calibration
+set's prior (``score_calibration["prior_fake"]``, 0.5 when not stated).
+
+Qt-free and torch-free: numpy only.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "COLOUR_HEX", "COLOUR_RGB",
+           "DECISION_POINT", "ENFSI_BANDS", "LOW_MEAN_RELIABILITY", "MAX_PIXELS", "STRONG_FRACTION",
+           "VERBAL_SCALE_EXPLANATION", "MapMeasures", "Verdict", "decide", "likelihood_ratio",
+           "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale", "verdict_for_result"]
+
+STRONG_FRACTION = 0.005          # 0.5 % of the image above the threshold counts as a localized region
+DECISION_POINT = 0.5             # a calibrated probability at or above this indicates manipulation
+LOW_MEAN_RELIABILITY = 0.3       # below this mean reliability nothing negative can be said
+MAX_PIXELS = 1_000_000           # maps above this are subsampled for the measurements
+
+CATEGORIES = ("indicated", "inconclusive", "no_indication", "not_applicable")
+COLOURS = {"indicated": "red", "inconclusive": "amber", "no_indication": "green", "not_applicable": "grey"}
+COLOUR_HEX = {"red": "#c0392b", "amber": "#d68910", "green": "#27ae60", "grey": "#7f8c8d"}
+COLOUR_RGB = {name: tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for name, h in COLOUR_HEX.items()}
+CATEGORY_LABELS = {"indicated": "manipulation indicated", "inconclusive": "inconclusive",
+                   "no_indication": "no indication found", "not_applicable": "not applicable"}
+CATEGORY_RANK = {"indicated": 0, "inconclusive": 1, "no_indication": 2, "not_applicable": 3}
+
+NO_INDICATION = "No indication of manipulation found (not proof of authenticity)"
+
+# (lower bound of the likelihood ratio, band) -- ENFSI Guideline for Evaluative Reporting, 2015
+ENFSI_BANDS: tuple[tuple[float, str], ...] = (
+    (1.0, "no meaningful support"),
+    (2.0, "weak support"),
+    (10.0, "moderate support"),
+    (100.0, "moderately strong support"),
+    (1_000.0, "strong support"),
+    (10_000.0, "very strong support"),
+    (1_000_000.0, "extremely strong support"),
+)
+
+VERBAL_SCALE_EXPLANATION = (
+    "Where an engine's score is calibrated, the report also states it on the verbal scale of the ENFSI "
+    "Guideline for Evaluative Reporting in Forensic Science (2015). The calibrated probability is turned into "
+    "a likelihood ratio: how much more probable the detector's output is if the image was manipulated than if "
+    "it is authentic, i.e. the posterior odds divided by the prior odds of the calibration set (the share of "
+    "manipulated images it held; even odds when not stated). Bands: 1 to 2, no meaningful support either way; "
+    "2 to 10, weak support; 10 to 100, moderate support; 100 to 1,000, moderately strong support; 1,000 to "
+    "10,000, strong support; 10,000 to 1,000,000, very strong support; above 1,000,000, extremely strong "
+    "support. A ratio below 1 supports the proposition that the image is authentic, on the same bands of its "
+    "inverse. The statement concerns the image-level score only, and only as far as the calibration set "
+    "resembles this image's kind and history: it is not the probability that the image was manipulated, "
+    "it is not a probability that anyone did anything, and it does not weigh the other findings of the case "
+    "(maps, metadata, provenance) -- that remains the examiner's task.")
+
+
+# ---------------------------------------------------------------------------------------
+# the verdict
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The reading of one analysis, in the words every output prints."""
+
+    category: str                      # one of CATEGORIES
+    headline: str                      # the one line shown first
+    explanation: str                   # why this category, in one or two plain sentences
+    score_text: str                    # how the score is named (a probability only when calibrated)
+    verbal_scale: str | None           # ENFSI-style evaluative statement (calibrated scores only)
+    colour: str                        # "red" | "amber" | "green" | "grey"
+    flagged_reliable_fraction: float   # share of the image above the threshold where reliability is good
+    flagged_fraction: float            # share of the image above the threshold, anywhere
+    mean_reliability: float | None     # None: the engine gives no reliability map
+    score: float | None
+    score_is_probability: bool
+    likelihood_ratio: float | None     # from the calibrated score (None when uncalibrated)
+    loc_threshold: float
+    rel_threshold: float
+
+    @property
+    def label(self) -> str:
+        """A short name of the category (for narrow columns)."""
+        return CATEGORY_LABELS[self.category]
+
+    @property
+    def negative(self) -> bool:
+        return self.category == "no_indication"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready (an infinite likelihood ratio becomes the string "inf")."""
+        d = asdict(self)
+        lr = d["likelihood_ratio"]
+        if lr is not None and not math.isfinite(lr):
+            d["likelihood_ratio"] = "inf" if lr > 0 else "0"
+        return d
+
+
+def _pct(fraction: float) -> str:
+    return f"{100 * fraction:.1f} %"
+
+
+def _calibration_name(calibration: Mapping[str, Any]) -> str:
+    parts = []
+    if calibration.get("set"):
+        parts.append(f"calibrated on {calibration['set']}")
+    if calibration.get("method"):
+        parts.append(str(calibration["method"]))
+    auc = calibration.get("auc")
+    if isinstance(auc, (int, float)) and math.isfinite(auc):
+        parts.append(f"AUC {float(auc):.2f} there")
+    return "; ".join(parts) or "calibrated"
+
+
+def _prior(calibration: Mapping[str, Any] | None) -> float:
+    try:
+        p = float((calibration or {}).get("prior_fake", 0.5))
+    except (TypeError, ValueError):
+        return 0.5
+    return p if 0.0 < p < 1.0 else 0.5
+
+
+def score_text(score: float | None, calibration: Mapping[str, Any] | None) -> str:
+    """How to name a score: a probability only when it is calibrated."""
+    if score is None:
+        return "no image-level score"
+    if calibration:
+        return f"probability {score:.2f} ({_calibration_name(calibration)})"
+    return f"heuristic score {score:.2f} (not a probability)"
+
+
+def score_meaning(score: float | None, calibration: Mapping[str, Any] | None) -> str:
+    """What the score means and does not mean, in plain words."""
+    if score is None:
+        return "This engine gives no image-level score: judge its map, with the reliability beside it."
+    if calibration:
+        return (f"The score is a probability that the image was manipulated ({_calibration_name(calibration)}); "
+                f"{DECISION_POINT:g} is the decision point. It holds as far as the calibration set resembles "
+                "this image, and a low value is not proof of authenticity: read it with the maps.")
+    return ("This engine's score is a heuristic summary of its map, not a probability of manipulation: it is "
+            "not calibrated, so no decision point applies to it. Judge the map; never read a low value as "
+            "proof of authenticity.")
+
+
+def likelihood_ratio(p: float, prior_fake: float = 0.5) -> float:
+    """LR = posterior odds / prior odds, from a calibrated probability ``p``."""
+    if not 0.0 < prior_fake < 1.0:
+        raise ValueError(f"prior_fake must lie strictly between 0 and 1, not {prior_fake}")
+    if not 0.0 <= p <= 1.0 or math.isnan(p):
+        raise ValueError(f"a probability lies in [0, 1], not {p}")
+    prior_odds = prior_fake / (1.0 - prior_fake)
+    if p >= 1.0:
+        return math.inf
+    if p <= 0.0:
+        return 0.0
+    return (p / (1.0 - p)) / prior_odds
+
+
+def _band(ratio: float) -> str:
+    band = ENFSI_BANDS[0][1]
+    for lo, name in ENFSI_BANDS:
+        if ratio >= lo:
+            band = name
+    return band
+
+
+def _ratio_text(ratio: float) -> str:
+    if not math.isfinite(ratio) or ratio > 1_000_000:
+        return "more than 1,000,000"
+    if ratio >= 10:
+        return f"about {ratio:,.0f}"
+    return f"about {ratio:.1f}"
+
+
+def verbal_scale(p: float, prior_fake: float = 0.5) -> tuple[float, str, str]:
+    """(likelihood ratio, band, sentence) for a calibrated probability ``p``."""
+    lr = likelihood_ratio(p, prior_fake)
+    if lr >= 1.0:
+        band = _band(lr)
+        if band == ENFSI_BANDS[0][1]:
+            sentence = ("The findings give no meaningful support either way to the propositions that the image "
+                        f"was manipulated or that it is authentic (likelihood ratio {_ratio_text(lr)}).")
+        else:
+            sentence = (f"The findings give {band} for the proposition that the image was manipulated rather "
+                        f"than authentic (likelihood ratio {_ratio_text(lr)}).")
+        return lr, band, sentence
+    inv = math.inf if lr == 0.0 else 1.0 / lr
+    band = _band(inv)
+    if band == ENFSI_BANDS[0][1]:
+        sentence = ("The findings give no meaningful support either way to the propositions that the image "
+                    f"was manipulated or that it is authentic (likelihood ratio about 1/{inv:.1f}).")
+    else:
+        ratio = "below 1/1,000,000" if not math.isfinite(inv) or inv > 1_000_000 else \
+            f"about 1/{inv:,.0f}" if inv >= 10 else f"about 1/{inv:.1f}"
+        sentence = (f"The findings give {band} for the proposition that the image is authentic rather than "
+                    f"manipulated (likelihood ratio {ratio}).")
+    return lr, band, sentence
+
+
+def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_reliable_fraction: float,
+           mean_reliability: float | None, applicable: bool = True, strong_fraction: float = STRONG_FRACTION,
+           flagged_fraction: float | None = None, loc_threshold: float = 0.5,
+           rel_threshold: float = 0.5) -> Verdict:
+    """The verdict from the measurements (see the table in the module docstring).
+
+    ``calibration`` is ``AnalysisResult.score_calibration``: the score is a probability
+    only when it is set.  ``flagged_fraction`` (anywhere, reliable or not) defaults to
+    ``flagged_reliable_fraction``; ``mean_reliability`` is None when the engine gives no
+    reliability map.
+    """
+    calibrated = score is not None and bool(calibration)
+    frac_rel = float(flagged_reliable_fraction)
+    frac_all = max(frac_rel, float(flagged_fraction) if flagged_fraction is not None else frac_rel)
+    s_text = score_text(score, calibration if calibrated else None)
+    lr = scale = None
+    if calibrated:
+        lr, _, scale = verbal_scale(min(max(float(score), 0.0), 1.0), _prior(calibration))
+    where = f"above {loc_threshold:.2f}" + ("" if mean_reliability is None else " where reliability is good")
+
+    def make(category: str, headline: str, explanation: str) -> Verdict:
+        if calibrated and category != "not_applicable" and lr is not None and lr < 1.0 and frac_all >= strong_fraction:
+            explanation += (" The evaluative statement weighs the image-level score only; the localized "
+                            "anomalies are not part of it.")
+        return Verdict(category=category, headline=headline, explanation=explanation, score_text=s_text,
+                       verbal_scale=scale if category != "not_applicable" else None, colour=COLOURS[category],
+                       flagged_reliable_fraction=frac_rel, flagged_fraction=frac_all,
+                       mean_reliability=None if mean_reliability is None else float(mean_reliability),
+                       score=None if score is None else float(score), score_is_probability=calibrated,
+                       likelihood_ratio=lr if category != "not_applicable" else None,
+                       loc_threshold=float(loc_threshold), rel_threshold=float(rel_threshold))
+
+    if not applicable:
+        return make("not_applicable", "Method not applicable to this image",
+                    "This method cannot judge this image (see the method's note); its output says nothing "
+                    "either way.")
+    if frac_rel >= strong_fraction:
+        region = f"The map marks {_pct(frac_rel)} of the image {where}"
+        if calibrated and score >= DECISION_POINT:
+            return make("indicated", "Manipulation indicated",
+                        f"{region}, and the calibrated probability {score:.2f} is at or above "
+                        f"{DECISION_POINT:g}.")
+        if calibrated:
+            return make("inconclusive", "Inconclusive: localized anomalies, score below threshold",
+                        f"{region}, but the calibrated probability {score:.2f} is below {DECISION_POINT:g}. "
+                        "Examine that region before concluding either way.")
+        return make("inconclusive",
+                    "Inconclusive: localized anomalies; this engine gives no calibrated image-level score",
+                    f"{region}. Without a calibrated score the map alone cannot decide: examine that region.")
+    if calibrated and score >= DECISION_POINT:
+        if frac_all >= strong_fraction:
+            return make("inconclusive", "Inconclusive: score high, but anomalies only where reliability is low",
+                        f"The calibrated probability {score:.2f} is at or above {DECISION_POINT:g}, but the "
+                        f"{_pct(frac_all)} of the image above {loc_threshold:.2f} lies where the map is not "
+                        "reliable: it may be a false alarm (saturated, flat or heavily compressed areas).")
+        return make("inconclusive", "Inconclusive: score high but no localized region",
+                    f"The calibrated probability {score:.2f} is at or above {DECISION_POINT:g}, but less than "
+                    f"{_pct(strong_fraction)} of the image lies {where}. Lower the localization threshold to "
+                    "see where the detector reacts.")
+    if frac_all >= strong_fraction:
+        return make("inconclusive", "Inconclusive: anomalies only where reliability is low",
+                    f"The map marks {_pct(frac_all)} of the image above {loc_threshold:.2f}, but only where its "
+                    "reliability is low: a manipulation there could be masked, or the reaction a false alarm. "
+                    "Inspect that region.")
+    if mean_reliability is not None and mean_reliability < LOW_MEAN_RELIABILITY:
+        return make("inconclusive", "Inconclusive: reliability too low to conclude",
+                    f"Mean reliability is {mean_reliability:.2f}: over most of the image the detector cannot "
+                    "tell, so the absence of marked regions means little.")
+    why = f"Less than {_pct(strong_fraction)} of the image lies above {loc_threshold:.2f}"
+    if calibrated:
+        why += f" and the calibrated probability {score:.2f} is below {DECISION_POINT:g}"
+    return make("no_indication", NO_INDICATION,
+                why + ". This method found no trace it was built to find; other manipulations may remain.")
+
+
+# ---------------------------------------------------------------------------------------
+# measuring a result's maps
+
+
+@dataclass(frozen=True)
+class MapMeasures:
+    flagged_fraction: float             # above the localization threshold, anywhere
+    flagged_reliable_fraction: float    # above it where reliability > rel threshold (no map: everywhere)
+    mean_reliability: float | None
+    flagged_in_low_share: float         # share of the flagged area where reliability is low
+
+
+def measure_maps(localization: np.ndarray, reliability: np.ndarray | None, loc_threshold: float = 0.5,
+                 rel_threshold: float = 0.5, max_pixels: int = MAX_PIXELS) -> MapMeasures:
+    """Fractions of the image the map flags (values above ``loc_threshold``), where the
+    reliability is above ``rel_threshold`` (everywhere without a reliability map).  Maps
+    above ``max_pixels`` are subsampled on a regular grid."""
+    loc = np.asarray(localization)
+    step = max(1, math.ceil(math.sqrt(loc.size / max_pixels))) if loc.size else 1
+    flagged = loc[::step, ::step] > loc_threshold
+    n = flagged.size
+    if n == 0:
+        return MapMeasures(0.0, 0.0, None, 0.0)
+    n_flagged = int(np.count_nonzero(flagged))
+    if reliability is None:
+        return MapMeasures(n_flagged / n, n_flagged / n, None, 0.0)
+    rel = np.asarray(reliability)[::step, ::step]
+    reliable = rel > rel_threshold
+    n_reliable_flagged = int(np.count_nonzero(flagged & reliable))
+    in_low = (n_flagged - n_reliable_flagged) / n_flagged if n_flagged else 0.0
+    mean_rel = float(np.nanmean(rel)) if rel.size else None
+    return MapMeasures(n_flagged / n, n_reliable_flagged / n, mean_rel, in_low)
+
+
+def stored_score(score: float | None) -> float | None:
+    """The score as an ``.npz`` stores it (float32), so a saved result gives the same verdict."""
+    return None if score is None else float(np.float32(score))
+
+
+def verdict_for_result(result, loc_threshold: float = 0.5, rel_threshold: float = 0.5,
+                       strong_fraction: float = STRONG_FRACTION, measures: MapMeasures | None = None) -> Verdict:
+    """The verdict of an :class:`~trufor_desk.engines.base.AnalysisResult` at the given
+    display thresholds (the window's sliders, the case's recorded thresholds, 0.5 elsewhere).
+
+    ``measures``: the result's :func:`measure_maps` at the same thresholds, when the
+    caller has them already."""
+    m = measures or measure_maps(result.localization, result.reliability, loc_threshold, rel_threshold)
+    score = stored_score(result.score)
+    calibration = result.score_calibration if score is not None else None
+    return decide(score, calibration, m.flagged_reliable_fraction, m.mean_reliability,
+                  applicable=bool(result.applicable), strong_fraction=strong_fraction,
+                  flagged_fraction=m.flagged_fraction, loc_threshold=loc_threshold, rel_threshold=rel_threshold)
