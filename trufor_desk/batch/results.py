@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -27,9 +28,6 @@ COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "para
 JSONL_NAME = "results.jsonl"
 CSV_NAME = "results.csv"
 _STEM_MAX = 80
-# npz keys written by AnalysisResult.to_npz_dict that are not extra maps
-_FIXED_KEYS = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
-               "notes_json", "applicable", "score_calibration_json"}
 
 
 def compact_json(value: Any) -> str:
@@ -135,17 +133,11 @@ def csv_cells(row: dict) -> dict:
 
 
 # -- stored analyses --------------------------------------------------------------------
-def _scalar(arr: np.ndarray) -> Any:
-    value = arr.item() if arr.ndim == 0 else arr.tolist()
-    return value
-
-
 def load_result_npz(npz_path: str | os.PathLike) -> AnalysisResult:
-    """Rebuild the :class:`AnalysisResult` a batch (or ``analyze``) stored, without pickle.
+    """Rebuild the :class:`AnalysisResult` a batch (or ``analyze``) stored, without pickle,
+    through :meth:`AnalysisResult.from_npz_dict` (the reader case files use too).
 
-    ``map`` -> localization, ``conf`` -> reliability, ``score``, every further float map
-    (``np++`` ...) -> extras, ``params_json``/``timings_json``/``notes_json`` decoded,
-    ``prov_*`` keys -> provenance.
+    Any problem (missing, unreadable or inconsistent file) is one :class:`UserError` line.
     """
     p = Path(npz_path)
     try:
@@ -153,36 +145,10 @@ def load_result_npz(npz_path: str | os.PathLike) -> AnalysisResult:
             data = {k: z[k] for k in z.files}
     except FileNotFoundError:
         raise UserError(f"{p}: stored analysis not found") from None
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
         raise UserError(f"{p}: not a readable analysis file ({str(exc).splitlines()[0] if str(exc) else exc})") \
             from None
-    if "map" not in data:
-        raise UserError(f"{p}: not an analysis file (no 'map' array)")
-
-    def text(key: str, default: str) -> str:
-        return str(_scalar(data[key])) if key in data else default
-
-    def decoded(key: str, default: Any) -> Any:
-        try:
-            return json.loads(text(key, ""))
-        except json.JSONDecodeError:
-            return default
-
-    extras = {k: v.astype(np.float32, copy=False) for k, v in data.items()
-              if k not in _FIXED_KEYS and not k.startswith("prov_") and v.dtype.kind == "f" and v.ndim == 2}
-    provenance = {k[len("prov_"):]: _scalar(v) for k, v in data.items() if k.startswith("prov_")}
-    score = float(_scalar(data["score"])) if "score" in data else None
-    return AnalysisResult(
-        engine=text("engine", "unknown"),
-        engine_version=text("engine_version", ""),
-        localization=data["map"].astype(np.float32, copy=False),
-        reliability=data["conf"].astype(np.float32, copy=False) if "conf" in data else None,
-        score=score,
-        extras=extras,
-        params=decoded("params_json", {}),
-        provenance=provenance,
-        timings=decoded("timings_json", {}),
-        notes=decoded("notes_json", []),
-        applicable=bool(_scalar(data["applicable"])) if "applicable" in data else True,
-        score_calibration=decoded("score_calibration_json", None),
-    )
+    try:
+        return AnalysisResult.from_npz_dict(data)
+    except ValueError as exc:
+        raise UserError(f"{p}: not a valid analysis file ({exc})") from None

@@ -34,7 +34,6 @@ import glob
 import io
 import json
 import os
-import platform
 import sys
 import time
 from dataclasses import dataclass, field
@@ -146,20 +145,20 @@ def engine_params(engine: Any) -> dict[str, Any]:
     return json.loads(compact_json(params))  # tuples -> lists, exactly what the row will hold
 
 
-def engine_versions(engine: Any) -> dict[str, str]:
-    """What produced a row: engine version and the software under it (``versions`` column)."""
-    import numpy as np
+def engine_versions(engine: Any, result: Any = None) -> dict[str, str]:
+    """What produced a row (``versions`` column): the engine's version, the library versions
+    the result's provenance records (numpy, scipy, opencv, pillow, torch, python,
+    trufor_desk, ...) and the device.  Without a result (an error row) the same keys come
+    from this process's environment."""
+    from trufor_desk.engines.base import provenance_versions, standard_provenance
 
-    from trufor_desk import __version__
-
-    v = {"engine": str(getattr(engine, "version", "")), "trufor_desk": __version__,
-         "python": platform.python_version(), "numpy": np.__version__}
-    if "torch" in sys.modules or getattr(engine, "requires_weights", False):
-        import torch
-
-        v["torch"] = torch.__version__
-    if getattr(engine, "device", None):
-        v["device"] = str(engine.device)
+    if result is not None:
+        prov = result.provenance
+    else:
+        prov = standard_provenance(None, device=str(getattr(engine, "device", None) or "cpu"))
+    v = {"engine": str(getattr(engine, "version", "")), **provenance_versions(prov)}
+    if prov.get("device"):
+        v["device"] = str(prov["device"])
     return v
 
 
@@ -277,7 +276,8 @@ class Worker:
         except Exception as exc:  # noqa: BLE001 - an engine failure on one image is that image's row
             return error(f"{path}: {self.job.engine} failed: {type(exc).__name__}: {exc}", **known)
         score = None if result.score is None else round(float(result.score), 6)
-        row = self._row(path, status="ok", score=score, seconds=round(time.perf_counter() - t0, 3), **known)
+        row = self._row(path, status="ok", score=score, seconds=round(time.perf_counter() - t0, 3),
+                        versions=compact_json(engine_versions(self.engine, result)), **known)
         return {"kind": "row", "row": row, "npz": data}
 
 

@@ -543,27 +543,6 @@ class Case:
 
 
 def result_from_npz(arrays: dict[str, np.ndarray]) -> AnalysisResult:
-    """Inverse of :meth:`AnalysisResult.to_npz_dict` (arrays loaded with ``allow_pickle=False``)."""
-    known = {"map", "conf", "score", "imgsize", "engine", "engine_version", "params_json", "timings_json",
-             "notes_json", "applicable", "score_calibration_json"}
-    prov = {}
-    extras = {}
-    for k, v in arrays.items():
-        if k.startswith("prov_"):
-            item = np.asarray(v).item() if np.asarray(v).ndim == 0 else np.asarray(v).tolist()
-            prov[k[5:]] = item.item() if isinstance(item, np.generic) else item
-        elif k not in known:
-            extras[k] = np.asarray(v, dtype=np.float32)
-
-    def text(key: str, default: str) -> str:
-        return str(np.asarray(arrays[key]).item()) if key in arrays else default
-
-    return AnalysisResult(
-        engine=text("engine", "unknown"), engine_version=text("engine_version", ""),
-        localization=np.asarray(arrays["map"], dtype=np.float32),
-        reliability=np.asarray(arrays["conf"], dtype=np.float32) if "conf" in arrays else None,
-        score=float(np.asarray(arrays["score"]).item()) if "score" in arrays else None,
-        extras=extras, params=json.loads(text("params_json", "{}")), provenance=prov,
-        timings=json.loads(text("timings_json", "{}")), notes=json.loads(text("notes_json", "[]")),
-        applicable=bool(np.asarray(arrays["applicable"]).item()) if "applicable" in arrays else True,
-        score_calibration=json.loads(text("score_calibration_json", "null")))
+    """Inverse of :meth:`AnalysisResult.to_npz_dict`: :meth:`AnalysisResult.from_npz_dict`,
+    the one reader shared with batch folders (a damaged entry raises :class:`ValueError`)."""
+    return AnalysisResult.from_npz_dict(arrays)

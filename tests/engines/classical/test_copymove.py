@@ -75,7 +75,7 @@ def test_marks_both_source_and_destination(results):
 def test_recovers_the_transformation():
     img, mask, affine = make_copymove(384, 512, "rotation", seed=5)
     r = CopyMoveEngine().analyze(img)
-    regions = json.loads(str(r.provenance["regions_json"]))
+    regions = json.loads(str(r.provenance["engine_details_json"]))["regions"]
     assert regions
     found = np.array(regions[0]["affine"])
     # the hypothesis may be stated in either direction

@@ -14,7 +14,6 @@ Everything here is plain numpy/OpenCV/Pillow and works on whole images at once:
 from __future__ import annotations
 
 import io
-import platform
 from typing import Any
 
 import numpy as np
@@ -134,24 +133,11 @@ def recompress(rgb: np.ndarray, quality: int, subsampling: int | None = None) ->
         return np.asarray(img.convert("RGB"), dtype=np.uint8)
 
 
-def base_provenance(evidence: Any) -> dict[str, Any]:
-    from trufor_desk import __version__
+def base_provenance(evidence: Any, method: str = "") -> dict[str, str]:
+    """The JPEG-family engines' provenance: :func:`trufor_desk.engines.base.standard_provenance`."""
+    from trufor_desk.engines.base import standard_provenance
 
-    import cv2
-    from PIL import __version__ as pil_version
-
-    return {
-        "image_sha256": getattr(evidence, "sha256", ""),
-        "image_md5": getattr(evidence, "md5", ""),
-        "image_path": str(getattr(evidence, "path", "")),
-        "image_format": str(getattr(evidence, "format", "")),
-        "image_conversions": "; ".join(getattr(evidence, "conversions", []) or []),
-        "app_version": __version__,
-        "numpy_version": np.__version__,
-        "opencv_version": cv2.__version__,
-        "pillow_version": pil_version,
-        "python_version": platform.python_version(),
-    }
+    return standard_provenance(evidence, method=method)
 
 
 def blocks_to_pixels(block_map: np.ndarray, h: int, w: int, oy: int = 0, ox: int = 0,

@@ -43,14 +43,13 @@ OpenCV; nothing loops over pixels in Python.
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
 import numpy as np
 
 from trufor_desk import __version__
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
 
 ENGINE_NAME = "copymove"
 ALGORITHM_VERSION = "1"
@@ -393,8 +392,9 @@ class CopyMoveEngine:
         return AnalysisResult(
             engine=ENGINE_NAME, engine_version=self.version, localization=loc.astype(np.float32),
             score=score, params=p,
-            provenance={"keypoints": int(len(pts)), "matches": int(len(pairs)),
-                        "hypotheses": int(len(hyps)), "verified": int(len(found)),
-                        "sift_scale": round(up, 4), "regions_json": json.dumps(found)},
+            provenance=standard_provenance(
+                evidence, method="Amerini et al., SIFT copy-move (g2NN, affine RANSAC), IEEE TIFS 2011",
+                details={"keypoints": int(len(pts)), "matches": int(len(pairs)), "hypotheses": int(len(hyps)),
+                         "verified": int(len(found)), "sift_scale": round(up, 4), "regions": found}),
             timings=timings, notes=notes,
         )

@@ -76,7 +76,7 @@ class ElaEngine:
         loc = relative_error_level(diff)
         pixels = robust_unit(diff, PERCENTILE)
         ck.step(1.0, "ELA: done")
-        prov = base_provenance(evidence)
+        prov = base_provenance(evidence, method="Krawetz, A Picture's Worth, Black Hat 2007 (error level analysis)")
         notes = ["error level analysis is a visual aid: edges and texture also show high error; no score"]
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
                               extras={"ela_pixels": pixels}, params=all_params, provenance=prov, notes=notes,

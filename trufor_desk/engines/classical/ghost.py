@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
 
 from ._jpeg_common import base_provenance, estimate_quality, is_jpeg, jpeg_tables, recompress
 
@@ -111,7 +111,7 @@ class GhostEngine:
         t0 = time.perf_counter()
         rgb = evidence.rgb
         h, w = rgb.shape[:2]
-        prov = base_provenance(evidence)
+        prov = base_provenance(evidence, method="Farid, Exposing digital forgeries from JPEG ghosts, IEEE TIFS 2009")
         notes: list[str] = ["JPEG ghosts are a visual aid: they show regions compressed at a lower "
                             "quality than the last save, on the same 8x8 grid; no score"]
         file_q = None
@@ -119,7 +119,7 @@ class GhostEngine:
             tables = jpeg_tables(getattr(evidence, "raw", b""))
             if tables is not None:
                 file_q = estimate_quality(tables["luma_q"])
-                prov["jpeg_quality_estimate"] = file_q
+                add_details(prov, jpeg_quality_estimate=file_q)
         else:
             notes.append("not a JPEG file: ghosts can still show a region that was JPEG compressed "
                          "before the image was saved losslessly")
@@ -147,9 +147,8 @@ class GhostEngine:
         span = max(hi - lo, _SEP_FLOOR)
         loc = np.clip((-lq - lo) / span, 0.0, 1.0).astype(np.float32)
         ck.step(1.0, "JPEG ghosts: done")
-        prov["ghost_separating_quality"] = int(q_star)
-        prov["ghost_qualities_used"] = " ".join(str(q) for q in usable)
-        prov["ghost_fisher_ratio"] = round(float(fisher), 3)
+        add_details(prov, ghost_separating_quality=int(q_star), ghost_qualities_used=[int(q) for q in usable],
+                    ghost_fisher_ratio=round(float(fisher), 3))
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
                               extras={"ghost_quality": gq}, params=all_params, provenance=prov,
                               notes=notes, timings={"total_s": round(time.perf_counter() - t0, 3)})

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
 
 from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality,
                            is_jpeg, jpeg_tables, luminance)
@@ -399,7 +399,8 @@ class JpegEngine:
         h, w = rgb.shape[:2]
         all_params = self.params()
         all_params.update(params or {})
-        prov = base_provenance(evidence)
+        prov = base_provenance(evidence, method="Nikoukhah et al., ZERO JPEG grid, 2021; "
+                                                "Bianchi & Piva, double quantisation, IEEE TIFS 2012")
         notes: list[str] = []
         jpeg = is_jpeg(evidence)
         tables = jpeg_tables(getattr(evidence, "raw", b"")) if jpeg else None
@@ -419,9 +420,8 @@ class JpegEngine:
                                   provenance=prov, notes=[note], applicable=False,
                                   timings={"total_s": round(time.perf_counter() - t0, 3)})
         q2 = tables["luma_q"]
-        prov["jpeg_quality_estimate"] = estimate_quality(q2)
-        prov["jpeg_luma_table"] = " ".join(str(int(v)) for v in q2.ravel())
-        prov["jpeg_progressive"] = str(tables["progressive"]).lower()
+        add_details(prov, jpeg_quality_estimate=estimate_quality(q2), jpeg_progressive=bool(tables["progressive"]),
+                    jpeg_luma_table=" ".join(str(int(v)) for v in q2.ravel()))
         y = luminance(rgb)
         ck.step(0.05, "JPEG grid: counting DCT zeros (ZERO)")
         t1 = time.perf_counter()
@@ -460,11 +460,11 @@ class JpegEngine:
             dq_score = 0.0
         score = float(max(zero_score, dq_score))
         ck.step(1.0, "JPEG analysis: done")
-        prov["dq_frequencies_used"] = len(dq["freqs"])
-        prov["dq_primary_steps"] = " ".join(f"{f['u']}{f['v']}:{f['q1']}/{int(f['q2'])}" for f in dq["freqs"])
-        prov["dq_noise_sigma"] = round(float(dq.get("sigma", 0.0)), 3)
-        prov["zero_main_grid"] = "" if main is None else f"{main[0]},{main[1]}"
-        prov["zero_main_log10_nfa"] = round(float(z["main_log10_nfa"]), 2)
+        add_details(prov, dq_frequencies_used=len(dq["freqs"]),
+                    dq_primary_steps=" ".join(f"{f['u']}{f['v']}:{f['q1']}/{int(f['q2'])}" for f in dq["freqs"]),
+                    dq_noise_sigma=round(float(dq.get("sigma", 0.0)), 3),
+                    zero_main_grid="" if main is None else f"{main[0]},{main[1]}",
+                    zero_main_log10_nfa=round(float(z["main_log10_nfa"]), 2))
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
                               score=score, extras={}, params=all_params, provenance=prov, notes=notes,
                               timings={"zero_s": round(t_zero, 3), "dq_s": round(t_dq, 3),

@@ -34,7 +34,6 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk import __version__
 from trufor_desk.engines import base
 from trufor_desk.engines.classical import _common as C
 
@@ -160,6 +159,6 @@ class NoiseLevelEngine:
             engine=self.name, engine_version=self.version,
             localization=loc.astype(np.float32), reliability=rel.astype(np.float32), score=score,
             extras={"noise_sigma": sig_full.astype(np.float32)}, params=params_out,
-            provenance={"image_sha256": getattr(evidence, "sha256", ""), "app_version": __version__,
-                        "method": "Pan, Zhang, Lyu, local noise variances, ICCP 2012"},
+            provenance=base.standard_provenance(
+                evidence, method="Pan, Zhang, Lyu, local noise variances, ICCP 2012"),
             timings=timings, notes=[], applicable=True)

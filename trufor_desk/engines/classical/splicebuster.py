@@ -43,7 +43,6 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk import __version__
 from trufor_desk.engines import base
 from trufor_desk.engines.classical import _common as C
 
@@ -248,6 +247,6 @@ class SplicebusterEngine:
             engine=self.name, engine_version=self.version,
             localization=loc.astype(np.float32), reliability=rel.astype(np.float32),
             score=score, params=params_out,
-            provenance={"image_sha256": getattr(evidence, "sha256", ""), "app_version": __version__,
-                        "method": "Cozzolino, Poggi, Verdoliva, Splicebuster, WIFS 2015"},
+            provenance=base.standard_provenance(
+                evidence, method="Cozzolino, Poggi, Verdoliva, Splicebuster, WIFS 2015"),
             timings=timings, notes=notes, applicable=applicable)

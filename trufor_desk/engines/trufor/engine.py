@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from trufor_desk import __version__
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
 from trufor_desk.errors import EvidenceError, UserError, WeightsError
 from trufor_desk.hashing import sha256_file
 
@@ -156,21 +156,11 @@ class TruForEngine:
         t_run = time.perf_counter() - t1
         all_params = self.params()
         all_params.update(params or {})
-        prov = {
-            "image_sha256": evidence.sha256,
-            "image_md5": evidence.md5,
-            "image_path": str(evidence.path),
-            "image_conversions": "; ".join(evidence.conversions),
-            "weights_sha256": model.weights_sha256,
-            "weights_path": str(model.weights_path),
-            "weights_verified": str(model.weights_sha256 == weights_mod.OFFICIAL_CKPT_SHA256).lower(),
-            "app_version": __version__,
-            "torch_version": torch.__version__,
-            "python_version": platform.python_version(),
-            "device": self.device,
-            "device_name": _device_name(self.device),
-            "precision": self.precision,
-        }
+        prov = standard_provenance(
+            evidence, method="Guillaro, Cozzolino, Sinha, Marra, Verdoliva, TruFor, CVPR 2023",
+            device=self.device, device_name=_device_name(self.device), precision=self.precision,
+            weights_sha256=model.weights_sha256, weights_path=model.weights_path,
+            weights_verified=model.weights_sha256 == weights_mod.OFFICIAL_CKPT_SHA256)
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=res["map"],
                               reliability=res["conf"], score=float(res["score"]), extras={"np++": res["npp"]}, params=all_params,
                               provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3)},
