@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
+from PySide6.QtWidgets import QLabel
 
 from tests.conftest import requires_kit
 from tests.gui.conftest import wait_done
@@ -81,7 +84,9 @@ def test_cancel_stops_a_running_analysis(qtbot, window, image_file, synth_weight
     qtbot.waitUntil(lambda: window.stage.text().startswith("Encoder"), timeout=60_000)
     window.cancel_button.click()
     wait_done(qtbot, window, timeout=30_000)
-    assert window.stage.text() == "Analysis cancelled"
+    assert window.stage.text() == "Analysis with trufor cancelled"
+    assert window.status_message.text().startswith("Analysis with trufor cancelled")
+    assert window.progress.text() == ""  # emptied, not a stale percentage
     assert doc.analyses == []
     assert window.act_analyze.isEnabled()
 
@@ -101,6 +106,60 @@ def test_trufor_without_weights_fails_with_a_readable_dialog(qtbot, window, imag
     window.analyze()
     wait_done(qtbot, window)
     assert window.last_error is not None and "weights" in window.last_error.text()
+    # the status bar tells the failure too, and the bar does not claim a 0 % or 100 % run
+    assert window.status_message.text().startswith("Analysis with trufor failed:")
+    assert "weights" in window.status_message.toolTip()
+    assert window.progress.text() == ""
+
+
+def test_progress_bar_moves_during_an_analysis_and_reads_100_percent_after(qtbot, window, image_file):
+    assert window.progress.text() == ""  # nothing has run: no "0%" either
+    window.open_path(image_file(h=128, w=160))
+    window.engine_combo.setCurrentText("ela")
+    seen = []
+    window.progress.valueChanged.connect(seen.append)
+    assert window.analyze()
+    wait_done(qtbot, window)
+    assert any(0 < v < window.progress.maximum() for v in seen), seen  # ELA reports a step in between
+    assert window.progress.value() == window.progress.maximum()
+    assert window.progress.text() == "100%"
+
+
+def test_status_bar_says_what_was_opened_and_analysed(qtbot, window, image_file):
+    assert window.status_message.text().startswith("Open an image")
+    window.open_path(image_file("evidence.png", h=128, w=160))
+    assert window.status_message.text().startswith("Opened evidence.png (160 x 128)")
+    window.engine_combo.setCurrentText("ela")
+    window.analyze()
+    assert window.status_message.text() == "Analysing evidence.png with ela…"
+    wait_done(qtbot, window)
+    assert re.fullmatch(r"Analysed with ela in \d+\.\d s \(evidence\.png\)", window.status_message.text()), \
+        window.status_message.text()
+    assert window.stage.text().startswith("ela finished in ")
+
+
+def _score_panel_texts(window) -> str:
+    return " ".join(label.text() for label in window.score_panel.findChildren(QLabel) if label.isVisible())
+
+
+def _score_panel_images(window) -> list:
+    return [label for label in window.score_panel.findChildren(QLabel)
+            if label.isVisible() and not label.pixmap().isNull()]
+
+
+def test_engine_without_reliability_map_says_so_instead_of_an_empty_preview(qtbot, window, image_file):
+    doc = window.open_path(image_file(h=128, w=160))
+    window.engine_combo.setCurrentText("splicebuster")
+    window.analyze()
+    wait_done(qtbot, window)
+    assert doc.analyses[-1].result.reliability is not None
+    assert _score_panel_images(window)  # splicebuster has a reliability map: its preview is shown
+    window.engine_combo.setCurrentText("ela")
+    window.analyze()
+    wait_done(qtbot, window)
+    assert doc.analyses[-1].result.reliability is None
+    assert "this engine provides no reliability map" in _score_panel_texts(window).lower()
+    assert _score_panel_images(window) == []  # no blank box where the preview was
 
 
 @requires_kit

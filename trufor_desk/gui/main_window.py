@@ -7,6 +7,7 @@ threshold, opacity and colour-map changes only rebuild lookup tables.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +100,8 @@ class MainWindow(QMainWindow):
         self.compare_window = None
         self.cases = CaseController(self)
         self._job_target: tuple[Document | None, tuple | None] = (None, None)
+        self._job_title = ""          # "Analysis with ela", "Weights download", ...: names the job in messages
+        self._job_started = 0.0       # time.monotonic() when it started
         self.resize(1400, 900)
         self._build_widgets()
         self._build_actions()
@@ -123,6 +126,8 @@ class MainWindow(QMainWindow):
         prog = QHBoxLayout()
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
+        self.progress.setToolTip("Progress of the running job; full when the last one finished, empty when it "
+                                 "failed or was cancelled.")
         self.stage = QLabel("")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running analysis (it stops at its next step).")
@@ -158,8 +163,12 @@ class MainWindow(QMainWindow):
         self.tabifyDockWidget(self.dock_meta, self.dock_help)
         self.dock_meta.raise_()
         self.resizeDocks([self.dock_layers, self.dock_score], [260, 330], Qt.Horizontal)
-        self.readout = QLabel("Open an image (File ▸ Open, drag and drop, or the command line).")
+        self.readout = QLabel("")
+        self.readout.setToolTip("Position, colour and every layer's value under the cursor.")
         self.statusBar().addWidget(self.readout, 1)
+        self.status_message = QLabel()
+        self.statusBar().addPermanentWidget(self.status_message)
+        self.set_status("Open an image (File ▸ Open…, drag and drop, or the command line).")
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
         d = QDockWidget(title, self)
@@ -336,7 +345,9 @@ class MainWindow(QMainWindow):
         self.settings.setValue("last_folder", str(Path(path).resolve().parent))
         st.push_recent(self.settings, str(Path(path).resolve()))
         self._rebuild_recent()
-        return self.add_document(ev)
+        doc = self.add_document(ev)
+        self.set_status(f"Opened {doc.title} ({ev.width} x {ev.height}); Analysis ▸ Analyse runs the chosen engine")
+        return doc
 
     def add_document(self, ev) -> Document:
         """Show an opened evidence image as a new document (current from now on)."""
@@ -415,11 +426,21 @@ class MainWindow(QMainWindow):
         job.failed.connect(self._on_failed)
         job.cancelled.connect(self._on_cancelled)
         self._job_target = (doc, rect)
+        where = doc.title if rect is None else f"a {rect[2]} x {rect[3]} selection of {doc.title}"
+        self._start_job(job, f"Analysis with {name}", f"Starting {name}…", f"Analysing {where} with {name}…")
+        return True
+
+    def _start_job(self, job: Job, title: str, stage: str, status: str) -> None:
+        self._job_title = title
+        self._job_started = time.monotonic()
         self._set_busy(True)
         self.progress.setValue(0)
-        self.stage.setText(f"Starting {name}…")
+        self.stage.setText(stage)
+        self.set_status(status)
         self.runner.start(job)
-        return True
+
+    def _job_seconds(self) -> float:
+        return time.monotonic() - self._job_started
 
     def analyze_selection(self) -> bool:
         rect = self.viewer.selection()
@@ -431,6 +452,7 @@ class MainWindow(QMainWindow):
     def cancel_analysis(self) -> None:
         if self.runner.busy:
             self.stage.setText("Cancelling…")
+            self.set_status(f"Cancelling: {self._job_title} stops at its next step…")
             self.runner.cancel()
 
     def _set_busy(self, busy: bool) -> None:
@@ -438,37 +460,39 @@ class MainWindow(QMainWindow):
         self.act_cancel.setEnabled(busy)
         for a in (self.act_analyze, self.act_analyze_sel):
             a.setEnabled(not busy)
-        self.progress.setEnabled(busy)  # stays in the layout: no jumps when jobs start/stop
-        if not busy:
-            self.progress.setValue(0)
 
     @Slot(float, str)
     def _on_progress(self, fraction: float, message: str) -> None:
-        self.progress.setValue(int(fraction * 1000))
+        self.progress.setValue(int(round(min(max(fraction, 0.0), 1.0) * self.progress.maximum())))
         self.stage.setText(message)
 
     @Slot(object)
     def _on_finished(self, result) -> None:
         doc, rect = self._job_target
+        secs = self._job_seconds()  # as the examiner waited: engine start-up and weights loading included
         self._set_busy(False)
+        self.progress.setValue(self.progress.maximum())
         doc.add_analysis(result, rect)
-        t = result.timings
-        secs = sum(v for k, v in t.items() if k.endswith("_s"))
-        self.stage.setText(f"{result.engine} finished" + (f" in {secs:.1f} s" if secs else ""))
+        where = doc.title if rect is None else f"{rect[2]} x {rect[3]} selection of {doc.title}"
+        self.stage.setText(f"{result.engine} finished in {secs:.1f} s")
+        self.set_status(f"Analysed with {result.engine} in {secs:.1f} s ({where})")
         if doc is self.doc:
             self.rebuild_layers()
 
     @Slot(str)
     def _on_failed(self, message: str) -> None:
         self._set_busy(False)
-        self.stage.setText("Analysis failed")
-        self.show_error("Analysis failed", message)
+        self.progress.reset()  # empty, not a 0 % that reads like "nothing happened yet"
+        self.stage.setText(f"{self._job_title} failed")
+        self.show_error(f"{self._job_title} failed", message)
         self.refresh_weights_banner()
 
     @Slot()
     def _on_cancelled(self) -> None:
         self._set_busy(False)
-        self.stage.setText("Analysis cancelled")
+        self.progress.reset()
+        self.stage.setText(f"{self._job_title} cancelled")
+        self.set_status(f"{self._job_title} cancelled after {self._job_seconds():.1f} s; nothing was stored")
 
     # ------------------------------------------------------------------------ layers ----
     def rebuild_layers(self) -> None:
@@ -576,6 +600,8 @@ class MainWindow(QMainWindow):
         ok = self.viewer.view.grab().save(str(path), "PNG")
         if not ok:
             self.show_error("Export failed", f"Could not write {path}")
+        else:
+            self.set_status(f"Saved the view as {path}")
         return ok
 
     # ----------------------------------------------------------------------- triage ----
@@ -620,6 +646,8 @@ class MainWindow(QMainWindow):
         doc.add_analysis(result)
         self.rebuild_layers()
         self.stage.setText(f"Stored {result.engine} analysis from the batch")
+        self.set_status(f"Opened {doc.title} with its stored {result.engine} analysis from the batch "
+                        "(nothing recomputed)")
         return doc
 
     # ---------------------------------------------------------------------- compare ----
@@ -653,8 +681,8 @@ class MainWindow(QMainWindow):
         from trufor_desk.engines.trufor.weights import install_weights
 
         self._install_path = path
-        self._run_weights_job(lambda progress, cancel: install_weights(path, force=force), "Installing weights…",
-                              self._on_install_failed)
+        self._run_weights_job(lambda progress, cancel: install_weights(path, force=force), "Weights installation",
+                              "Installing weights…", self._on_install_failed)
 
     @Slot(str)
     def _on_install_failed(self, message: str) -> None:
@@ -694,9 +722,9 @@ class MainWindow(QMainWindow):
                 progress(done / total if total else 0.0, f"Downloading… {done / 1e6:.0f} MB")
             return download_weights(progress=cb)
 
-        self._run_weights_job(work, "Downloading weights…")
+        self._run_weights_job(work, "Weights download", "Downloading weights…")
 
-    def _run_weights_job(self, work, label: str, on_failed=None) -> None:
+    def _run_weights_job(self, work, title: str, label: str, on_failed=None) -> None:
         if self.runner.busy:
             self.show_error("Busy", "Wait for the running job to finish.")
             return
@@ -705,16 +733,16 @@ class MainWindow(QMainWindow):
         job.finished.connect(self._weights_installed)
         job.failed.connect(on_failed or self._on_failed)
         job.cancelled.connect(self._on_cancelled)
-        self._set_busy(True)
-        self.stage.setText(label)
-        self.runner.start(job)
+        self._start_job(job, title, label, label)
 
     @Slot(object)
     def _weights_installed(self, record: dict) -> None:
         self._set_busy(False)
+        self.progress.setValue(self.progress.maximum())
         self.refresh_weights_banner()
         state = "verified" if record.get("verified") else "NOT verified"
         self.stage.setText(f"TruFor weights installed ({state})")
+        self.set_status(f"TruFor weights installed ({state}) in {self._job_seconds():.1f} s")
         if self.engine_combo.findText("trufor") >= 0:
             self.engine_combo.setCurrentText("trufor")
 
@@ -728,8 +756,17 @@ class MainWindow(QMainWindow):
                           "and weight-free detectors. TruFor weights belong to GRIP-UNINA and are licensed for "
                           "non-profit research use only; they are not part of this application.")
 
+    def set_status(self, text: str) -> None:
+        """Say in the status bar what happened last (opened, analysed, failed…); it stays until the next
+        event, beside the cursor readout.  Long messages show their first line; the tooltip has all."""
+        lines = text.strip().splitlines()
+        first = lines[0] if lines else ""
+        self.status_message.setText(first if len(first) <= 140 else first[:139] + "…")
+        self.status_message.setToolTip(text)
+
     def show_error(self, title: str, text: str) -> QMessageBox:
-        """A readable, non-blocking error dialog (kept in ``last_error`` for tests)."""
+        """A readable, non-blocking error dialog (kept in ``last_error`` for tests); the status bar says it too."""
+        self.set_status(f"{title}: {text}")
         box = QMessageBox(QMessageBox.Warning, title, text.split("\n\n")[0], QMessageBox.Ok, self)
         if "\n\n" in text:
             box.setDetailedText(text)
