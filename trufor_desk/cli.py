@@ -140,14 +140,18 @@ def run_analyze(args) -> int:
             _error(f"{target}: cannot write result ({exc.strerror or exc})")
             failures += 1
             continue
+        from trufor_desk.render.verdict import verdict_for_result
+
+        verdict = verdict_for_result(result)  # the verdict of the saved .npz, at the default thresholds
         summary = result.summary()
         summary["output"] = str(target)
+        summary["verdict"] = verdict.to_dict()
         if args.json:
             print(json.dumps(summary, sort_keys=True), flush=True)
         else:
             conf = f", reliability mean {summary['conf_mean']:.3f}" if "conf_mean" in summary else ""
-            score = "n/a" if result.score is None else f"{result.score:.4f}"
-            print(f"{img}: score {score}, map mean {summary['map_mean']:.3f}{conf} -> {target}", flush=True)
+            print(f"{img}: {verdict.headline} [{verdict.score_text}; map mean {summary['map_mean']:.3f}{conf}] "
+                  f"-> {target}", flush=True)
     return 1 if failures else 0
 
 

@@ -11,6 +11,9 @@ Wired into the main CLI with::
 derives from the image SHA-256 and the analysis parameters, with every date taken from
 ``SOURCE_DATE_EPOCH`` (or today's UTC date), so running it twice gives identical bytes.
 ``report CASE.tfcase`` re-verifies the case's evidence and reports it as it stands.
+``report IMAGE --case OUT.tfcase`` also saves that implicit case, and the report then
+refers to it for what it does not print (full-resolution maps, the timed audit log); a
+report without a case file never mentions one.
 
 Errors are one ``error: ...`` line on stderr and exit status 1; ``case verify`` exits
 with 2 when it finds a problem.
@@ -51,6 +54,8 @@ def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse
     p.add_argument("--out", required=True, metavar="REPORT.pdf", help="the PDF to write")
     add_engine_arguments(p)
     p.add_argument("--examiner", default=None, help="examiner's name (images only; a case has its own)")
+    p.add_argument("--case", dest="case_out", metavar="OUT.tfcase", default=None,
+                   help="images only: also save the analysed image as a case file (refuses to overwrite one)")
     p.add_argument("--sign", metavar="P12", default=None,
                    help="sign the report (PAdES) with this PKCS#12 certificate (needs pyHanko)")
     p.add_argument("--sign-password-env", metavar="VAR", default=None,
@@ -216,30 +221,53 @@ def _run_report(args) -> int:
         raise UserError(f"{args.source}: file not found")
     if is_case_file(src):
         given = [o for o, v in (("--engine", args.engine), ("--weights", args.weights),
-                                ("--examiner", args.examiner)) if v]
+                                ("--examiner", args.examiner), ("--case", args.case_out)) if v]
         if given:
             raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to an image only; "
                             "a case keeps its own analyses and examiner (add analyses with `trufor-desk case add`)")
         from trufor_desk.case import load_case
 
         case = load_case(src)
+        case_file: Path | None = src
         for line in case.verification.lines() if not case.verification.ok else []:
             if " ok: " not in line and "chain intact" not in line:
                 _warn(line)
     else:
+        from trufor_desk.case import save_case, verify_case
         from trufor_desk.evidence import open_evidence
 
+        case_file = None
+        if args.case_out is not None:
+            case_file = Path(args.case_out)
+            if case_file.exists():
+                raise UserError(f"--case {args.case_out}: already exists; choose another name (a case file is "
+                                "never overwritten)")
+            if case_file.resolve() == Path(args.out).resolve():
+                raise UserError("--case and --out name the same file")
         ev = open_evidence(src)
         result = _analyse(ev, args)
         case = implicit_case(ev, result, args.examiner)
-        from trufor_desk.case import verify_case
-
-        verify_case(case)  # the file was just read: its status is printed as verified
-    out = write_report(case, args.out, pdfa=not args.no_pdfa, sign_p12=args.sign, sign_password=password)
+        if case_file is not None:
+            case_file = save_case(case, case_file)
+        verify_case(case, case_file)  # the file was just read: its status is printed as verified
+    out = write_report(case, args.out, pdfa=not args.no_pdfa, sign_p12=args.sign, sign_password=password,
+                       case_file=case_file)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     _say(f"{out}: report for case {case.case_id} ({len(case.evidence)} evidence, {len(case.analyses)} analyses"
          f"{', signed' if args.sign else ''}), sha256 {digest}")
+    if case_file is not None and not is_case_file(src):
+        _say(f"{case_file}: case saved (open it with `trufor-desk gui` or `trufor-desk case show`)")
+    for a in case.analyses:
+        _say(f"{a.id} {a.engine}: {_verdict_line(case, a)}")
     return 0
+
+
+def _verdict_line(case, a) -> str:
+    from trufor_desk.render.verdict import verdict_for_result
+
+    v = verdict_for_result(a.result, float(a.thresholds.get("localization", 0.5)),
+                           float(a.thresholds.get("reliability", 0.5)))
+    return f"{v.headline} [{v.score_text}]"
 
 
 # ---------------------------------------------------------------------------------------

@@ -545,8 +545,8 @@ class MainWindow(QMainWindow):
             return
         r = an.result
         th = self.layers_panel.thresholds
-        reading = read_result(r.localization, r.reliability, r.score, th.loc_value, th.rel_value, r.engine)
-        self.score_panel.show_reading(reading, r.reliability, an.label, r.score)
+        reading = read_result(r, th.loc_value, th.rel_value)
+        self.score_panel.show_reading(reading, r.reliability, an.label)
 
     # ---------------------------------------------------------------- cursor, loupe ----
     def _on_cursor(self, x: int, y: int) -> None:

@@ -1,4 +1,9 @@
-"""The integrity score, what it means, and the reliability beside it — never apart."""
+"""The verdict, the score, what it means, and the reliability beside it — never apart.
+
+The panel shows :func:`trufor_desk.render.interpret.read_result`'s reading, whose verdict
+is the one the report, ``analyze`` and the triage view print; the score bar takes the
+verdict's colour, so it is never green while the reading warns.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from trufor_desk.render.colormaps import colormap
 from trufor_desk.render.interpret import Reading
+from trufor_desk.render.verdict import COLOUR_HEX
 
 
 class ScorePanel(QWidget):
@@ -21,7 +27,14 @@ class ScorePanel(QWidget):
         self.gauge = QProgressBar()
         self.gauge.setRange(0, 1000)
         self.gauge.setTextVisible(True)
-        self.gauge.setToolTip("Integrity score: 0 = pristine, 1 = manipulated, 0.5 = decision point.")
+        self.explanation = QLabel()
+        self.explanation.setWordWrap(True)
+        self.score_text = QLabel()
+        self.score_text.setWordWrap(True)
+        self.verbal = QLabel()
+        self.verbal.setWordWrap(True)
+        self.verbal.setStyleSheet("font-style: italic;")
+        self.verbal.setToolTip(VERBAL_TIP)
         self.reliability_title = QLabel("Reliability map")
         self.reliability = QLabel()
         self.reliability.setAlignment(Qt.AlignCenter)
@@ -33,42 +46,68 @@ class ScorePanel(QWidget):
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet("color: #d35400;")
-        for w in (self.verdict, self.gauge, self.reliability_title, self.reliability, self.rel_stats,
-                  self.warnings, self.meaning):
+        for w in (self.verdict, self.explanation, self.gauge, self.score_text, self.verbal, self.reliability_title,
+                  self.reliability, self.rel_stats, self.warnings, self.meaning):
             lay.addWidget(w)
         lay.addStretch(1)
         self.show_reading(None, None, "")
 
-    def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str,
-                     score: float | None = None) -> None:
+    def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str) -> None:
+        """Show a reading (None: no analysis yet) of ``engine``'s result with its reliability map."""
         if reading is None:
             self.verdict.setText("No analysis yet")
+            self.verdict.setStyleSheet("font-weight: bold; font-size: 14px;")
             self.gauge.setVisible(False)
             self.reliability_title.setVisible(False)
             self.reliability.clear()
-            self.rel_stats.clear()
-            self.meaning.clear()
-            self.warnings.clear()
+            for label in (self.explanation, self.score_text, self.verbal, self.rel_stats, self.meaning,
+                          self.warnings):
+                label.clear()
+            self.verbal.setVisible(False)
             return
-        self.verdict.setText(f"{engine}: {reading.verdict}")
-        self.gauge.setVisible(score is not None)
-        if score is not None:
-            self.gauge.setValue(int(round(score * 1000)))
-            self.gauge.setFormat(f"score {score:.3f}")
-            color = "#c0392b" if score >= 0.5 else "#27ae60"
-            self.gauge.setStyleSheet(f"QProgressBar::chunk {{ background: {color}; }}")
+        v = reading.verdict
+        colour = COLOUR_HEX[v.colour]
+        self.verdict.setText(f"{engine}: {v.headline}")
+        self.verdict.setStyleSheet(f"font-weight: bold; font-size: 14px; color: {colour};")
+        self.verdict.setToolTip(f"Verdict category: {v.label}. The report, `analyze` and the triage view give "
+                                "the same verdict for the same thresholds.")
+        self.explanation.setText(v.explanation)
+        self.gauge.setVisible(v.score is not None)
+        if v.score is not None:
+            self.gauge.setValue(int(round(min(max(v.score, 0.0), 1.0) * 1000)))
+            kind = "probability" if v.score_is_probability else "heuristic score"
+            self.gauge.setFormat(f"{kind} {v.score:.3f}")
+            self.gauge.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
+            self.gauge.setToolTip(
+                "Calibrated probability that the image was manipulated (0.5 = decision point). The bar takes "
+                "the verdict's colour." if v.score_is_probability else
+                "Heuristic score (not a probability, no decision point). The bar takes the verdict's colour.")
+        self.score_text.setText("Score: " + v.score_text)
+        self.verbal.setVisible(v.verbal_scale is not None)
+        self.verbal.setText(v.verbal_scale or "")
         self.meaning.setText(reading.meaning)
         self.warnings.setText("\n\n".join("⚠ " + w for w in reading.warnings))
         has_rel = reliability is not None
-        self.reliability_title.setVisible(has_rel)
+        self.reliability_title.setVisible(True)
         self.reliability.setVisible(has_rel)
         if has_rel:
+            self.reliability_title.setText("Reliability map")
             self.reliability.setPixmap(_thumbnail(reliability, 220))
             self.rel_stats.setText(f"Mean reliability {reading.mean_reliability:.2f}; "
                                    f"{100 * reading.strong_in_low_reliability:.0f}% of the strong map region "
                                    "lies in low-reliability areas.")
         else:
-            self.rel_stats.setText("This engine gives no reliability map: the map cannot be qualified.")
+            self.reliability.clear()
+            self.reliability_title.setText("Reliability map: this engine provides no reliability map")
+            self.rel_stats.setText("The map cannot be qualified by reliability, so the verdict treats all of it "
+                                   "as reliable.")
+
+
+VERBAL_TIP = ("Evaluative statement on the ENFSI verbal scale, from the calibrated score only.\n"
+              "Likelihood ratio bands: 1-2 no meaningful support, 2-10 weak, 10-100 moderate,\n"
+              "100-1,000 moderately strong, 1,000-10,000 strong, 10,000-1,000,000 very strong,\n"
+              "above 1,000,000 extremely strong support. It depends on the calibration set and is\n"
+              "not the probability that the image was manipulated.")
 
 
 def _thumbnail(values: np.ndarray, size: int) -> QPixmap:

@@ -1,84 +1,58 @@
 """The plain-language reading of a result that sits next to the score.
 
-Analysts misread a low score when low reliability hides a real forgery, and a high
-score when the strong region lies where the detector cannot be trusted.  These rules
-say so explicitly; they never replace looking at the maps.
+The verdict itself (category, headline, how the score is named) comes from
+:mod:`trufor_desk.render.verdict`, the one place every output takes it from.  This module
+adds what a reader needs around it: what the score means, and cautions the verdict's
+one line cannot carry (a strong region lying mostly where the detector is unreliable, a
+reliability map that is low over most of the image).  Cautions never contradict the
+verdict; they tell where to look.  None of this replaces looking at the maps.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
+from trufor_desk.render.verdict import (LOW_MEAN_RELIABILITY, STRONG_FRACTION, Verdict, measure_maps,
+                                        score_meaning, stored_score, verdict_for_result)
 
-STRONG_FRACTION = 0.005  # at least 0.5 % of the image above the localisation threshold
+__all__ = ["Reading", "read_result"]
 
 
 @dataclass
 class Reading:
-    verdict: str                     # one short line
-    meaning: str                     # what the score means and does not mean
+    verdict: Verdict                   # the one verdict (headline, category, colour, ...)
+    meaning: str                       # what the score means and does not mean
     warnings: list[str] = field(default_factory=list)
-    strong_fraction: float = 0.0
-    strong_in_low_reliability: float = 0.0
+    flagged_fraction: float = 0.0      # share of the image above the localization threshold
+    strong_in_low_reliability: float = 0.0   # share of that area where reliability is low
     mean_reliability: float | None = None
 
-
-CALIBRATED_ENGINES = {"trufor"}
-
-
-def score_meaning(score: float | None, engine: str = "trufor") -> tuple[str, str]:
-    if score is None:
-        return ("No integrity score", "This engine produces a map only; judge the map itself.")
-    pct = f"{score:.2f}"
-    if engine not in CALIBRATED_ENGINES:
-        return (f"Score {pct} (heuristic, not a calibrated probability)",
-                "Weight-free engines summarise how much of the image their map flags; the number is an "
-                "indication, not a probability of manipulation. Judge the map, and never read a low value as "
-                "proof of authenticity.")
-    if score >= 0.5:
-        verdict = f"Integrity score {pct}: likely manipulated"
-    else:
-        verdict = f"Integrity score {pct}: no manipulation detected"
-    meaning = ("The score is the detector's probability that the image was manipulated (0 = pristine, "
-               "1 = manipulated; 0.5 is the decision point). A low score is not proof of authenticity: "
-               "read it together with the reliability map.")
-    return verdict, meaning
+    @property
+    def headline(self) -> str:
+        return self.verdict.headline
 
 
-def read_result(localization: np.ndarray, reliability: np.ndarray | None, score: float | None,
-                loc_threshold: float = 0.5, rel_threshold: float = 0.5, engine: str = "trufor") -> Reading:
-    verdict, meaning = score_meaning(score, engine)
-    step = max(1, int(np.sqrt(localization.size / 1_000_000)))  # subsample big maps
-    loc = localization[::step, ::step]
-    strong = loc > loc_threshold
-    frac = float(strong.mean()) if strong.size else 0.0
-    r = Reading(verdict=verdict, meaning=meaning, strong_fraction=frac)
-    if reliability is None:
+def read_result(result, loc_threshold: float = 0.5, rel_threshold: float = 0.5,
+                strong_fraction: float = STRONG_FRACTION) -> Reading:
+    """The verdict of ``result`` (an :class:`~trufor_desk.engines.base.AnalysisResult`) at
+    these thresholds, with the meaning of its score and the cautions that go with it."""
+    m = measure_maps(result.localization, result.reliability, loc_threshold, rel_threshold)
+    verdict = verdict_for_result(result, loc_threshold, rel_threshold, strong_fraction, measures=m)
+    score = stored_score(result.score)
+    calibration = result.score_calibration if score is not None else None
+    r = Reading(verdict=verdict, meaning=score_meaning(score, calibration), flagged_fraction=m.flagged_fraction,
+                strong_in_low_reliability=m.flagged_in_low_share, mean_reliability=m.mean_reliability)
+    if verdict.category == "not_applicable" or result.reliability is None:
         return r
-    rel = reliability[::step, ::step]
-    low = rel <= rel_threshold
-    r.mean_reliability = float(rel.mean())
-    n_strong = int(strong.sum())
-    in_low = float((strong & low).sum() / n_strong) if n_strong else 0.0
-    r.strong_in_low_reliability = in_low
-    if score is not None and score < 0.5 and frac >= STRONG_FRACTION and in_low >= 0.5:
+    flagged = m.flagged_fraction >= strong_fraction
+    reliable_part = m.flagged_reliable_fraction >= strong_fraction
+    if flagged and reliable_part and m.flagged_in_low_share >= 0.5:
         r.warnings.append(
-            f"The score is low, but the map shows a strong region ({100 * frac:.1f}% of the image above "
-            f"{loc_threshold:.2f}) mostly where reliability is low ({100 * in_low:.0f}% of it): a real "
-            "manipulation there could be masked. Inspect that region.")
-    if score is not None and score < 0.5 and frac >= STRONG_FRACTION and in_low < 0.5:
-        r.warnings.append(
-            f"The score is below 0.5, yet the map marks {100 * frac:.1f}% of the image above {loc_threshold:.2f} "
-            "where reliability is good. Look at that region before concluding.")
-    if score is not None and score >= 0.5 and n_strong and in_low >= 0.5:
-        r.warnings.append(
-            f"The score is high, but {100 * in_low:.0f}% of the strong map region lies where reliability is "
-            "low: it may be a false alarm (e.g. saturated, flat or heavily compressed areas).")
-    if score is not None and score >= 0.5 and frac < STRONG_FRACTION:
-        r.warnings.append(f"The score is high, but no region exceeds the localisation threshold "
-                          f"{loc_threshold:.2f}: lower the threshold to see where the detector reacts.")
-    if r.mean_reliability < 0.3:
-        r.warnings.append(f"Reliability is low over most of the image (mean {r.mean_reliability:.2f}): "
+            f"{100 * m.flagged_in_low_share:.0f}% of the map's strong region lies where reliability is low: "
+            "that part may be a false alarm (saturated, flat or heavily compressed areas), or may hide the "
+            "true extent of a manipulation. Compare it with the reliability map.")
+    if (m.mean_reliability is not None and m.mean_reliability < LOW_MEAN_RELIABILITY
+            and "reliability too low" not in verdict.headline):
+        r.warnings.append(f"Reliability is low over most of the image (mean {m.mean_reliability:.2f}): "
                           "treat both the map and the score with caution.")
     return r

@@ -35,6 +35,7 @@ import numpy as np
 
 from trufor_desk.atomic import output_target, write_bytes_atomic
 from trufor_desk.errors import UserError
+from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION
 
 __all__ = ["METHODS", "LIMITATIONS", "ReportDates", "report_dates", "report_id", "render_report",
            "write_report", "sign_pdf", "find_fonts", "source_date_epoch"]
@@ -145,9 +146,10 @@ LIMITATIONS = (
     "see, or lie where they are unreliable.",
     "A positive result is an indication for further examination, not proof of manipulation: benign "
     "processing (resizing, recompression, filters, HDR, computational photography) can leave similar traces.",
-    "Scores are detector outputs, not calibrated probabilities for this case; compare maps, reliability and "
-    "metadata, and consider the image's provenance.",
-    "Figures are downscaled for printing; the case file holds the full-resolution maps.",
+    "A score is called a probability only where the engine records how it was calibrated, and then only as "
+    "far as the calibration set resembles this image; an uncalibrated score is a heuristic. Compare maps, "
+    "reliability and metadata, and consider the image's provenance.",
+    "Figures are downscaled for printing.",
     "The analyses cover the pixels as decoded (stored orientation, the listed conversions); metadata can be "
     "forged as easily as pixels.",
 )
@@ -349,6 +351,35 @@ def _fmt(v: Any) -> str:
     return _clean(v)
 
 
+def _method_title(engine: str) -> str:
+    return METHODS[engine].title if engine in METHODS else engine
+
+
+def _short_score(v) -> str:
+    """The score for a narrow column: named a probability only when calibrated."""
+    if v.score is None:
+        return "\u2013"
+    return f"probability {v.score:.3f}" if v.score_is_probability else f"heuristic {v.score:.3f}"
+
+
+def _prior_text(calibration) -> str:
+    prior = (calibration or {}).get("prior_fake")
+    return f"{float(prior):.3g} manipulated" if isinstance(prior, (int, float)) else "not stated: even odds assumed"
+
+
+_VERSION_LABELS = {"python_version": "Python", "numpy_version": "numpy", "scipy_version": "SciPy",
+                   "opencv_version": "OpenCV", "pillow_version": "Pillow", "torch_version": "torch"}
+
+
+def _version_keys(prov: dict) -> list[str]:
+    """Every ``*_version`` provenance key with a value (the application's own is printed
+    apart): the known libraries first, in a fixed order, then any other, sorted."""
+    known = [k for k in _VERSION_LABELS if prov.get(k) not in (None, "")]
+    rest = sorted(k for k in prov if k.endswith("_version") and k not in _VERSION_LABELS
+                  and k != "app_version" and prov.get(k) not in (None, ""))
+    return known + rest
+
+
 def _make_pdf_class():
     from fpdf import FPDF
 
@@ -387,12 +418,14 @@ def _make_pdf_class():
 
 
 class _Writer:
-    def __init__(self, case, dates: ReportDates, rid: str, pdfa: bool):
+    def __init__(self, case, dates: ReportDates, rid: str, pdfa: bool, case_file: str | None = None):
         from fpdf import FPDF_VERSION
 
         self.case = case
         self.dates = dates
         self.rid = rid
+        self.case_file = case_file  # the .tfcase this report goes with (file name), None when there is none
+        self._readings: dict[str, Any] = {}
         fonts = find_fonts()
         cls = _make_pdf_class()
         pdf = cls(orientation="P", unit="mm", format="A4", enforce_compliance="PDFA_2B" if pdfa else None)
@@ -468,8 +501,14 @@ class _Writer:
             self.pdf.add_page()
 
     def table(self, rows: list[tuple[str, str]], mono: set[str] = frozenset(), key_w: float = 46,
-              size: float = 8, header: tuple[str, ...] | None = None, widths=None) -> None:
-        """Key/value (or multi-column with ``header``/``widths``) table with light rules."""
+              size: float = 8, header: tuple[str, ...] | None = None, widths=None, key_column: bool = False,
+              colours: dict[str, dict[int, tuple[int, int, int]]] | None = None) -> None:
+        """Key/value (or multi-column with ``header``/``widths``) table with light rules.
+
+        A header row is repeated at the top of every page the table continues on;
+        ``key_column`` sets the first column in bold under a header too; ``mono`` names
+        rows whose last cell is set in the monospaced font; ``colours`` maps a row's first
+        cell to {column: RGB} for cells printed in bold colour (verdicts)."""
         from fpdf.fonts import FontFace
 
         pdf = self.pdf
@@ -482,9 +521,12 @@ class _Writer:
         mono_face = FontFace(family="DejaVuMono", size_pt=size - 0.5)
         key_face = FontFace(family="DejaVu", emphasis="BOLD", size_pt=size)
         head_face = FontFace(family="DejaVu", emphasis="BOLD", size_pt=size, fill_color=(232, 236, 243))
+        from fpdf.enums import TableHeadingsDisplay
+
         with pdf.table(col_widths=widths, width=CONTENT_W, first_row_as_headings=header is not None,
                        headings_style=head_face, borders_layout="HORIZONTAL_LINES", text_align="LEFT",
-                       line_height=size * 0.48, padding=(0.8, 1.2), align="LEFT") as t:
+                       line_height=size * 0.48, padding=(0.8, 1.2), align="LEFT",
+                       repeat_headings=TableHeadingsDisplay.ON_TOP_OF_EVERY_PAGE) as t:
             if header:
                 r = t.row()
                 for h in header:
@@ -493,10 +535,13 @@ class _Writer:
                 r = t.row()
                 for i, value in enumerate(row):
                     text = _clean(value, 1500)
-                    if header is None and i == 0:
+                    if (header is None or key_column) and i == 0:
                         r.cell(text, style=key_face)
-                    elif header is None and row[0] in mono:
+                    elif row[0] in mono and i == len(row) - 1:
                         r.cell(text, style=mono_face)
+                    elif colours and i in colours.get(row[0], {}):
+                        r.cell(text, style=FontFace(family="DejaVu", emphasis="BOLD", size_pt=size,
+                                                    color=colours[row[0]][i]))
                     else:
                         r.cell(text)
         pdf.ln(2)
@@ -543,25 +588,37 @@ class _Writer:
 
         if c.analyses:
             self.h2("Findings at a glance")
-            from trufor_desk.render.interpret import score_meaning
-
-            rows = []
+            for a in c.analyses:
+                v = self.reading(a).verdict
+                ev = c.get_evidence(a.evidence_id)
+                self.para(f"{a.id} \u00b7 {_method_title(a.engine)} on {ev.id} {ev.name}: {v.headline}", 10, "B",
+                          COLOUR_RGB[v.colour])
+            rows, colours = [], {}
             for a in c.analyses:
                 ev = c.get_evidence(a.evidence_id)
-                verdict, _ = score_meaning(a.score)
-                if not a.result.applicable:
-                    verdict = "method not applicable to this image"
-                rows.append((a.id, f"{ev.id} {ev.name}", METHODS.get(a.engine, Method(a.engine, "", ())).title,
-                             "\u2013" if a.score is None else f"{a.score:.3f}", verdict))
-            self.table(rows, header=("Analysis", "Evidence", "Method", "Score", "Reading"),
-                       widths=(17, 50, 38, 14, CONTENT_W - 119), size=8)
+                v = self.reading(a).verdict
+                rows.append((a.id, f"{ev.id} {ev.name}", _method_title(a.engine), _short_score(v),
+                             f"{v.headline}. {v.explanation}"))
+                colours[a.id] = {4: COLOUR_RGB[v.colour]}
+            self.table(rows, header=("Analysis", "Evidence", "Method", "Score", "Verdict"),
+                       widths=(17, 38, 30, 24, CONTENT_W - 109), size=7.5, colours=colours)
         self.h2("How to read this report")
         self.para("Each analysis shows the analysed image, the localization map with its colour scale "
                   "(dark = no trace found, bright = suspicious), the same map over the image above the "
                   "threshold used, and, where the method provides them, the reliability map (white = the "
                   "localization can be trusted, black = it cannot) and the Noiseprint++ camera-trace "
-                  "fingerprint. A score, where given, must be read with the reliability map: a low score "
-                  "where reliability is low is not evidence of authenticity.", 8.5)
+                  "fingerprint.", 8.5)
+        self.para("Each verdict weighs, by one rule used everywhere in the application, the area the map marks "
+                  "above the threshold where reliability is good, the image-level score and the mean "
+                  "reliability. A region marked in reliable areas is never reported as a negative finding: with "
+                  "a calibrated score of at least 0.5 it indicates manipulation, otherwise the verdict is "
+                  "inconclusive. A negative finding is not proof of authenticity.", 8.5)
+        if any(a.result.score is not None and not a.result.score_calibration for a in c.analyses):
+            self.para("A score without a recorded calibration is a heuristic summary of the map, not a "
+                      "probability, and has no decision point.", 8.5)
+        if any(self.reading(a).verdict.verbal_scale for a in c.analyses):
+            self.h2("The evaluative scale")
+            self.para(VERBAL_SCALE_EXPLANATION, 8.5)
 
     def evidence_section(self, ref) -> None:
         c, pdf = self.case, self.pdf
@@ -615,7 +672,9 @@ class _Writer:
         if rows:
             self.table([(f"{s}: {k}", v) for s, k, v in rows], key_w=58, size=7.5)
         if more:
-            self.para(f"{more} further metadata rows are kept in the case file.", 7.5, "I", (80, 80, 80))
+            where = (f"kept in the case file {self.case_file}" if self.case_file else
+                     "not printed here (the application shows them all)")
+            self.para(f"{more} further metadata rows are {where}.", 7.5, "I", (80, 80, 80))
 
     def _narrow_table(self, rows, width: float) -> None:
         pdf = self.pdf
@@ -631,9 +690,16 @@ class _Writer:
             pdf.line(pdf.l_margin, pdf.get_y() + 0.4, pdf.l_margin + width, pdf.get_y() + 0.4)
             pdf.set_y(max(pdf.get_y(), y + 4.2) + 0.8)
 
-    def analysis_section(self, a) -> None:
-        from trufor_desk.render.interpret import read_result
+    def reading(self, a):
+        """The reading (and its verdict) of one analysis at the thresholds recorded in the case."""
+        if a.id not in self._readings:
+            from trufor_desk.render.interpret import read_result
 
+            self._readings[a.id] = read_result(a.result, float(a.thresholds.get("localization", 0.5)),
+                                               float(a.thresholds.get("reliability", 0.5)))
+        return self._readings[a.id]
+
+    def analysis_section(self, a) -> None:
         c, pdf = self.case, self.pdf
         ev = c.get_evidence(a.evidence_id)
         r = a.result
@@ -644,9 +710,14 @@ class _Writer:
         self.h1(f"Analysis {a.id}: {m.title} on {ev.id}{where}", f"Analysis {a.id} ({a.engine})")
         lt = float(a.thresholds.get("localization", 0.5))
         rt = float(a.thresholds.get("reliability", 0.5))
-        reading = read_result(r.localization, r.reliability, r.score, lt, rt)
-        verdict = reading.verdict if r.applicable else "Method not applicable to this image"
-        self.para(verdict, 10.5, "B", (20, 40, 80))
+        reading = self.reading(a)
+        v = reading.verdict
+        self.para(v.headline, 10.5, "B", COLOUR_RGB[v.colour])
+        self.para(v.explanation, 8.5)
+        self.para("Score: " + v.score_text + ".", 8.5)
+        if v.verbal_scale:
+            self.para("Evaluative statement (calibrated score, see \u201cThe evaluative scale\u201d): "
+                      + v.verbal_scale, 8.5, "I")
         self.para(reading.meaning, 8.5)
         for w in reading.warnings:
             self.para("Caution: " + w, 8.5, "B", (150, 60, 0))
@@ -654,20 +725,31 @@ class _Writer:
             self.para("Method note: " + _fmt(n), 8.5, "I", (80, 80, 80))
         self.figures(a, ev, lt, rt)
         self.h2("Result and thresholds")
-        rows = [("Score", "not produced by this method" if r.score is None else f"{r.score:.4f}"),
-                ("Localization threshold", f"{lt:.2f} (map values above it are shown in the overlay)"),
-                ("Map above threshold", f"{100 * reading.strong_fraction:.2f} % of the analysed pixels")]
+        rows = [("Verdict", v.headline),
+                ("Score", v.score_text + ("" if v.score is None else f"; value {v.score:.4f}"))]
+        if v.likelihood_ratio is not None:
+            rows.append(("Likelihood ratio", _fmt(float(v.likelihood_ratio)) + " (from the calibrated score; "
+                         f"calibration set prior {_prior_text(r.score_calibration)})"))
+        if r.score_calibration:
+            rows.append(("Score calibration", _fmt(r.score_calibration)))
+        rows += [("Localization threshold", f"{lt:.2f} (map values above it are shown in the overlay)"),
+                 ("Map above threshold", f"{100 * v.flagged_fraction:.2f} % of the analysed pixels")]
         if r.reliability is not None:
             rows += [("Reliability threshold", f"{rt:.2f} (at or below: the map is not reliable there)"),
+                     ("Map above threshold where reliable", f"{100 * v.flagged_reliable_fraction:.2f} % of the "
+                                                             "analysed pixels"),
                      ("Mean reliability", f"{reading.mean_reliability:.3f}"),
                      ("Map above threshold in low reliability",
-                      f"{100 * reading.strong_in_low_reliability:.1f} %")]
+                      f"{100 * reading.strong_in_low_reliability:.1f} % of the area above the threshold")]
+        else:
+            rows.append(("Reliability", "this method provides no reliability map: all of the map counts as "
+                                        "reliable"))
         rows.append(("Map meaning", m.map_meaning))
         self.table(rows, key_w=58, size=8)
         self.h2("Parameters")
         params = r.params or {}
-        self.table([(str(k), _fmt(v)) for k, v in sorted(params.items())] or [("(none)", "")], key_w=58,
-                   size=7.5)
+        self.table([(str(k), _fmt(val)) for k, val in sorted(params.items())] or [("(none)", "")],
+                   header=("Parameter", "Value"), widths=(58, CONTENT_W - 58), key_column=True, size=7.5)
         self.h2("Versions and provenance")
         prov = r.provenance or {}
         wsha = a.weights_sha256
@@ -679,10 +761,10 @@ class _Writer:
             if verified not in (None, ""):
                 rows.append(("Official checkpoint", "yes" if str(verified).lower() == "true" else
                              "no (hash differs from the official release)"))
-        labels = [("torch_version", "torch"), ("numpy_version", "numpy"), ("opencv_version", "OpenCV"),
-                  ("pillow_version", "Pillow"), ("python_version", "Python"), ("device", "Device"),
-                  ("device_name", "Device name"), ("precision", "Precision")]
-        for key, label in labels:
+        for key in _version_keys(prov):
+            rows.append((_VERSION_LABELS.get(key, key[:-len("_version")]), _fmt(prov[key])))
+        for key, label in (("other_versions", "Other libraries"), ("decoder", "Decoder"), ("device", "Device"),
+                           ("device_name", "Device name"), ("precision", "Precision")):
             if prov.get(key) not in (None, ""):
                 rows.append((label, _fmt(prov[key])))
         if a.device is None:
@@ -786,11 +868,16 @@ class _Writer:
         pdf.ln(4)
         pdf.start_section("Limitations", level=0)
         self.h2("Limitations")
-        self.bullets(LIMITATIONS, 8.5)
+        limits = list(LIMITATIONS)
+        if self.case_file:
+            limits.append(f"The case file {self.case_file} holds the full-resolution maps.")
+        self.bullets(limits, 8.5)
         pdf.start_section("Audit log", level=0)
         self.h2("Audit log")
         self.para("Each entry's hash covers its content and the previous entry's hash, so any edit, removal or "
-                  "reordering breaks the chain. The full log with times is in the case file.", 8)
+                  "reordering breaks the chain. This report prints dates only"
+                  + (f"; the full log with times is in the case file {self.case_file}." if self.case_file else
+                     "."), 8)
         self.table([(str(e.seq), e.time[:10], e.actor, e.action, e.hash[:16] + "\u2026") for e in c.audit],
                    header=("#", "Date", "Actor", "Action", "Entry hash"), widths=(10, 22, 44, 50, CONTENT_W - 126),
                    size=7.5)
@@ -880,11 +967,14 @@ def _xmp(title: str, subject: str, author: str, creator: str, producer: str, key
 # public API
 
 
-def render_report(case, dates: ReportDates | None = None, pdfa: bool = True) -> bytes:
+def render_report(case, dates: ReportDates | None = None, pdfa: bool = True,
+                  case_file: str | os.PathLike | None = None) -> bytes:
     """The report's PDF bytes.  Same case (and same dates) -> same bytes.
 
     ``case.verification`` (set by :func:`~trufor_desk.case.store.load_case` or
-    :func:`~trufor_desk.case.store.verify_case`) is printed when present.
+    :func:`~trufor_desk.case.store.verify_case`) is printed when present.  ``case_file``:
+    the saved ``.tfcase`` this report goes with; only then does the report refer to a
+    case file (by its name) for what it does not print.
     """
     try:
         import fpdf  # noqa: F401
@@ -892,7 +982,7 @@ def render_report(case, dates: ReportDates | None = None, pdfa: bool = True) -> 
         raise UserError("the PDF report needs fpdf2: pip install fpdf2") from None
     dates = dates or report_dates(case)
     rid = report_id(case, dates)
-    return _Writer(case, dates, rid, pdfa).build()
+    return _Writer(case, dates, rid, pdfa, Path(case_file).name if case_file else None).build()
 
 
 def sign_pdf(pdf: bytes, p12_path: str | os.PathLike, password: str | None = None,
@@ -928,10 +1018,11 @@ def sign_pdf(pdf: bytes, p12_path: str | os.PathLike, password: str | None = Non
 
 
 def write_report(case, path: str | os.PathLike, dates: ReportDates | None = None, pdfa: bool = True,
-                 sign_p12: str | os.PathLike | None = None, sign_password: str | None = None) -> Path:
+                 sign_p12: str | os.PathLike | None = None, sign_password: str | None = None,
+                 case_file: str | os.PathLike | None = None) -> Path:
     """Render (and optionally sign) the report and write it atomically to ``path``."""
     target = output_target(path, [ref.path for ref in case.evidence], ".pdf")
-    data = render_report(case, dates, pdfa)
+    data = render_report(case, dates, pdfa, case_file)
     if sign_p12 is not None:
         data = sign_pdf(data, sign_p12, sign_password, signer_name=case.examiner)
     try:
