@@ -140,6 +140,22 @@ def _decoder(evidence: Any, pillow_version: str) -> str:
     return f"Pillow {pillow_version}" if fmt else ""
 
 
+@functools.lru_cache(maxsize=None)
+def cpu_name() -> str:
+    """The processor model ("Intel(R) Xeon(R) ..."), else the architecture: floating-point
+    reductions can differ between processors, so a result says which one computed it."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if line.lower().startswith(("model name", "hardware")):
+                    name = line.split(":", 1)[1].strip()
+                    if name:
+                        return name
+    except OSError:
+        pass  # not Linux
+    return platform.processor() or platform.machine()
+
+
 def _text(value: Any) -> str:
     if value is None:
         return ""
@@ -172,7 +188,7 @@ def standard_provenance(evidence: Any, *, method: str = "", device: str = "cpu",
     """
     pillow = library_version("PIL", ("Pillow", "pillow"))
     if device_name is None:
-        device_name = (platform.processor() or platform.machine()) if device == "cpu" else ""
+        device_name = cpu_name() if device == "cpu" else ""
     others = [f"{name} {library_version(name.replace('-', '_'), (name,)) or '(not installed)'}"
               for name in extra_versions]
     prov = {
@@ -192,7 +208,6 @@ def standard_provenance(evidence: Any, *, method: str = "", device: str = "cpu",
         "app_version": _app_version(),
         "python_version": platform.python_version(),
         **{key: library_version(module, dists) for key, module, dists in _LIBRARIES},
-        "pillow_version": pillow,
         "other_versions": "; ".join(others),
         "platform": platform.platform(),
         "engine_details_json": "",

@@ -158,7 +158,8 @@ class TruForEngine:
         all_params.update(params or {})
         prov = standard_provenance(
             evidence, method="Guillaro, Cozzolino, Sinha, Marra, Verdoliva, TruFor, CVPR 2023",
-            device=self.device, device_name=_device_name(self.device), precision=self.precision,
+            device=self.device, device_name=None if self.device == "cpu" else _device_name(self.device),
+            precision=self.precision,
             weights_sha256=model.weights_sha256, weights_path=model.weights_path,
             weights_verified=model.weights_sha256 == weights_mod.OFFICIAL_CKPT_SHA256)
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=res["map"],
