@@ -28,7 +28,7 @@ GUI_SECONDS="${GUI_SECONDS:-12}"        # how long the GUI must stay up (covers 
 GUI_TIMEOUT="${GUI_TIMEOUT:-90}"        # give up waiting for the window after this
 DIST="build/dist"; WORK="build/work"; CHECK="$ROOT/build/check"
 APP="$ROOT/$DIST/TruForDesk"
-SAMPLE="$ROOT/resources/samples/sample_splice.png"
+SAMPLE="$ROOT/resources/samples/sample_splice.jpg"
 
 fail() { echo "check_bundle: FAIL: $*" >&2; exit 1; }
 now() { date +%s.%N; }
@@ -161,7 +161,7 @@ echo "== 3. summary"
 echo "bundle:            $APP ($(du -sh "$APP" | cut -f1); torch $(du -sh "$APP/_internal/torch" | cut -f1))"
 echo "build time:        $BUILD_S"
 echo "CLI --help:        ${HELP_S} s"
-echo "CLI analyze:       ${CLI_S} s (splicebuster, sample 512x384, process start included)"
+echo "CLI analyze:       ${CLI_S} s (splicebuster, sample 600x400, process start included)"
 echo "CLI report:        ${REPORT_S}"
 echo "CLI trufor:        ${TRUFOR_S}"
 echo "GUI window shown:  ${WINDOW_S} s after launch (xcb on Xvfb)"

@@ -30,7 +30,7 @@ def main() -> int:
     win = MainWindow()
     win.setGeometry(0, 0, 1600, 1000)
     win.show()
-    win.open_path(REPO / "resources" / "samples" / "sample_splice.png")
+    win.open_path(REPO / "resources" / "samples" / "sample_splice.jpg")
     win.analyze()
     win.wait_idle(600_000)
     if win.last_error is not None and win.last_error.isVisible():

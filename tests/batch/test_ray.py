@@ -63,3 +63,86 @@ def test_missing_ray_is_one_clear_error(monkeypatch, tmp_path):
     with pytest.raises(UserError, match=r"trufor-desk\[cluster\]"):
         run_batch([src], tmp_path / "out", engine="noise", backend="ray")
     assert not (tmp_path / "out").exists()  # refused before touching the output folder
+
+
+# What Ray 2.60 raised, verbatim (traceback lines shortened), when this driver joined a cluster
+# started with RAY_AUTH_MODE=token without giving it the token: a ConnectionError that names
+# only the address, raised from the GCS client's RuntimeError that carries the reason.
+_GCS_REFUSAL = (
+    "Failed to connect to GCS. Last connection error: Traceback (most recent call last):\n"
+    '  File "python/ray/includes/common.pxi", line 119, in ray._raylet.check_status\n'
+    "ray.exceptions.AuthenticationError: RPC error: InvalidAuthToken: Authentication token is missing "
+    "or incorrect. Note: RAY_AUTH_MODE is currently 'disabled' (not 'token'). Ensure that the token for "
+    "the cluster is available in a local file (e.g., ~/.ray/auth_token or via RAY_AUTH_TOKEN_PATH) or as "
+    "the `RAY_AUTH_TOKEN` environment variable.\n")
+
+
+def _refused_by_token_auth(**kwargs):
+    try:
+        raise RuntimeError(_GCS_REFUSAL)
+    except RuntimeError as exc:
+        raise ConnectionError(f"Failed to connect to Ray cluster at {kwargs.get('address')}") from exc
+
+
+def _fail_ray_init(monkeypatch, init):
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", init)
+    for name in ("RAY_ADDRESS", "RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_a_cluster_that_wants_a_token_says_how_to_give_it(monkeypatch, tmp_path):
+    from trufor_desk.errors import UserError
+
+    _fail_ray_init(monkeypatch, _refused_by_token_auth)
+    src = make_collection(tmp_path)
+    with pytest.raises(UserError) as info:
+        run_batch([src], tmp_path / "out", engine="noise", backend="ray", ray_address="10.0.0.7:6379")
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert msg.startswith("cannot reach the Ray cluster at 10.0.0.7:6379: it uses Ray token authentication")
+    for needed in ("RAY_AUTH_MODE=token", "RAY_AUTH_TOKEN=<token>", "RAY_AUTH_TOKEN_PATH", "ray get-auth-token",
+                   "https://docs.ray.io/en/latest/ray-security/token-auth.html"):
+        assert needed in msg
+
+
+def test_a_refused_token_is_called_refused(monkeypatch, tmp_path):
+    from trufor_desk.errors import UserError
+
+    _fail_ray_init(monkeypatch, _refused_by_token_auth)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    monkeypatch.setenv("RAY_AUTH_TOKEN", "not-the-clusters-token")
+    refused = r"^cannot reach the Ray cluster at h:6379: it refused the authentication token"
+    with pytest.raises(UserError, match=refused):
+        run_batch([make_collection(tmp_path)], tmp_path / "out", engine="noise", backend="ray", ray_address="h:6379")
+
+
+def test_token_mode_without_a_token_says_how_to_give_it(monkeypatch, tmp_path):
+    """RAY_AUTH_MODE=token with no token anywhere: ray.init raises Ray's own AuthenticationError
+    (not a ConnectionError), which must not escape as a traceback."""
+    from trufor_desk.errors import UserError
+
+    def no_token(**kwargs):
+        raise ray.exceptions.AuthenticationError(
+            "Token authentication is enabled but no authentication token was found")
+
+    _fail_ray_init(monkeypatch, no_token)
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
+    with pytest.raises(UserError, match=r"sent no token: run the command with RAY_AUTH_MODE=token"):
+        run_batch([make_collection(tmp_path)], tmp_path / "out", engine="noise", backend="ray", ray_address="h:6379")
+
+
+def test_an_unreachable_cluster_is_not_blamed_on_the_token(monkeypatch, tmp_path):
+    from trufor_desk.errors import UserError
+
+    def unreachable(**kwargs):
+        try:
+            raise RuntimeError("Failed to connect to GCS within 60 seconds. GCS may have been killed.")
+        except RuntimeError as exc:
+            raise ConnectionError(f"Failed to connect to Ray cluster at {kwargs.get('address')}") from exc
+
+    _fail_ray_init(monkeypatch, unreachable)
+    with pytest.raises(UserError) as info:
+        run_batch([make_collection(tmp_path)], tmp_path / "out", engine="noise", backend="ray", ray_address="h:6379")
+    assert str(info.value) == ("cannot start or reach the Ray cluster at h:6379: "
+                               "Failed to connect to Ray cluster at h:6379")

@@ -38,6 +38,18 @@ On a cluster
 
    TruFor on GPU nodes: ``--engine trufor --device cuda --gpus-per-worker 1``.
    Ctrl-C stops the run; rerunning the same command resumes where it stopped.
+5. Token authentication (Ray 2.52 and later): Ray 2.59 turns it on by default for a
+   local ``ray.init()``, and ``ray start --head`` turns it on whenever a token is available
+   (``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH`` or ``~/.ray/auth_token``).  Such a cluster
+   refuses a driver without its token, and Ray then says only "Failed to connect".  The
+   driver needs the same variables as the nodes (names from Ray's documentation,
+   https://docs.ray.io/en/latest/ray-security/token-auth.html)::
+
+       RAY_AUTH_MODE=token RAY_AUTH_TOKEN="$(cat token-file)" trufor-desk batch ... --backend ray
+       # or RAY_AUTH_TOKEN_PATH=/path/to/token-file; or the token in ~/.ray/auth_token
+
+   ``ray get-auth-token`` on the head node prints the token.  The refusal is recognised
+   (:func:`auth_failure`) and becomes one error line that says this.
 
 Ray logs through its own channels: its start-up and one ``core_worker.cc`` line about
 restartable actors may appear on stderr; the batch's own messages stay as in the local
@@ -50,6 +62,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 from typing import Any, Iterator
 
 from trufor_desk.errors import UserError
@@ -124,18 +137,61 @@ def init_local_ray(num_cpus: int) -> None:
             os.environ["PYTHONPATH"] = before
 
 
+TOKEN_AUTH_DOCS = "https://docs.ray.io/en/latest/ray-security/token-auth.html"
+
+# What Ray (2.52+) says when token authentication refuses a driver, wherever it says it: the
+# GCS answers "Unauthenticated: RPC error: InvalidAuthToken: Authentication token is missing
+# or incorrect", wrapped in a RuntimeError whose ConnectionError says only "Failed to connect
+# to Ray cluster at ..."; with RAY_AUTH_MODE=token but no token, ray.init raises
+# ray.exceptions.AuthenticationError("Token authentication is enabled but no authentication
+# token was found").
+_AUTH_PATTERNS = re.compile(r"InvalidAuthToken|AuthenticationError|Unauthenticated|authentication token", re.I)
+
+
+def auth_failure(exc: BaseException) -> bool:
+    """True if ``exc``, or an exception it was raised from, is Ray refusing this driver for
+    want of the cluster's authentication token."""
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if _AUTH_PATTERNS.search(type(e).__name__) or _AUTH_PATTERNS.search(str(e)):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
+
+
+def auth_hint() -> str:
+    """How to give this driver the cluster's token, in one line (after "cannot reach X: ")."""
+    token_given = os.environ.get("RAY_AUTH_MODE", "").lower() == "token" and (
+        os.environ.get("RAY_AUTH_TOKEN") or os.environ.get("RAY_AUTH_TOKEN_PATH"))
+    if token_given:
+        return ("it refused the authentication token given in RAY_AUTH_TOKEN/RAY_AUTH_TOKEN_PATH; use the "
+                f"cluster's own token (`ray get-auth-token` on the head node prints it); see {TOKEN_AUTH_DOCS}")
+    return ("it uses Ray token authentication and this driver sent no token: run the command with "
+            "RAY_AUTH_MODE=token and RAY_AUTH_TOKEN=<token> (or RAY_AUTH_TOKEN_PATH=<file holding it>, "
+            "or the token in ~/.ray/auth_token); `ray get-auth-token` on the head node prints it; "
+            f"see {TOKEN_AUTH_DOCS}")
+
+
 def _init_ray(ray, address: str | None, num_cpus: int) -> bool:
     """Join the given cluster, or start a private local Ray; True if we started one here."""
     if ray.is_initialized():
         return False
     address = address or os.environ.get("RAY_ADDRESS") or None
+    refused = (ConnectionError, ValueError, RuntimeError)
+    auth_error = getattr(getattr(ray, "exceptions", None), "AuthenticationError", None)
+    if isinstance(auth_error, type) and issubclass(auth_error, BaseException):
+        refused += (auth_error,)
     try:
         if address:
             ray.init(address=address, **_QUIET)
         else:
             init_local_ray(num_cpus)
-    except (ConnectionError, ValueError, RuntimeError) as exc:
+    except refused as exc:
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
+        if auth_failure(exc):
+            raise UserError(f"cannot reach {where}: {auth_hint()}") from None
         msg = " ".join(str(exc).split())[:300]
         raise UserError(f"cannot start or reach {where}: {msg}") from None
     return True
