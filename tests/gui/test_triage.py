@@ -14,19 +14,39 @@ from trufor_desk.errors import UserError  # noqa: E402
 
 
 SCORES = {"a.png": 0.9, "b.jpg": 0.2, "c.PNG": 0.6, "nested/a.png": 0.4}
+FLAGGED = {"a.png": True, "b.jpg": True, "c.PNG": False, "nested/a.png": False}
+# with a calibrated score: a.png indicated; b.jpg inconclusive (region, low score); c.PNG
+# inconclusive (high score, no region); nested/a.png no indication
+VERDICTS = {"a.png": "indicated", "b.jpg": "inconclusive", "c.PNG": "inconclusive",
+            "nested/a.png": "no_indication"}
+ORDER = [0.9, 0.6, 0.2, 0.4]  # by verdict, then by score: not the score order
+CAL = {"method": "logistic", "set": "test set", "auc": 0.9}
+
+
+def _name(path) -> str:
+    return path.name if path.parent.name != "nested" else f"nested/{path.name}"
 
 
 @pytest.fixture
 def batch_folder(tmp_path, monkeypatch):
-    """A real batch folder; the engine's scores are pinned so the order is known."""
+    """A real batch folder; the engine's scores and maps are pinned so the verdicts and the
+    order are known."""
+    import numpy as np
+
     from trufor_desk.engines.classical.noise import NoiseLevelEngine
 
     real = NoiseLevelEngine.analyze
 
     def pinned(self, evidence, *a, **k):
         result = real(self, evidence, *a, **k)
-        name = evidence.path.name if evidence.path.parent.name != "nested" else f"nested/{evidence.path.name}"
+        name = _name(evidence.path)
         result.score = SCORES[name]
+        result.score_calibration = CAL
+        loc = np.zeros_like(result.localization)
+        if FLAGGED[name]:
+            loc[:16, :16] = 0.9
+        result.localization = loc
+        result.reliability = np.ones_like(loc)
         return result
 
     monkeypatch.setattr(NoiseLevelEngine, "analyze", pinned)
@@ -47,14 +67,71 @@ def view(qtbot):
     yield v
     v.loader.clear()
     v.loader.wait(10000)
+    v.model.verdicts.clear()
+    v.model.verdicts.wait(10000)
 
 
-def test_items_sorted_by_score_with_errors_last(view, batch_folder):
+def test_items_sorted_by_verdict_then_score_with_errors_last(view, batch_folder):
     assert view.open_folder(batch_folder) == 6
     rows = view.visible_rows()
-    assert [r["score"] for r in rows[:4]] == [0.9, 0.6, 0.4, 0.2]
+    assert [r["score"] for r in rows[:4]] == ORDER
     assert [r["status"] for r in rows] == ["ok"] * 4 + ["error"] * 2
     assert view.count_label.text() == "6 of 6 shown (2 errors)"
+
+
+def test_verdicts_are_the_one_verdict_of_each_stored_analysis(view, batch_folder):
+    from pathlib import Path
+
+    from PySide6.QtCore import Qt
+
+    from trufor_desk.batch import load_result_npz
+    from trufor_desk.render.verdict import CATEGORY_LABELS, COLOUR_HEX, COLOURS, verdict_for_result
+
+    view.open_folder(batch_folder)
+    for i, row in enumerate(view.visible_rows()):
+        index = view.proxy.index(i, 0)
+        if row["status"] != "ok":
+            assert row["verdict"] is None and "error" in index.data(Qt.ItemDataRole.DisplayRole)
+            continue
+        name = _name(Path(row["path"]))
+        assert row["verdict"] == VERDICTS[name] == verdict_for_result(load_result_npz(row["npz"])).category
+        assert CATEGORY_LABELS[row["verdict"]] in index.data(Qt.ItemDataRole.DisplayRole)
+        assert index.data(Qt.ItemDataRole.ForegroundRole).name() == COLOUR_HEX[COLOURS[row["verdict"]]]
+
+
+def test_verdict_filter(view, batch_folder):
+    view.open_folder(batch_folder)
+    view.set_verdict_filter("inconclusive")
+    assert [r["score"] for r in view.visible_rows()] == [0.6, 0.2]
+    view.set_verdict_filter("indicated")
+    assert [r["score"] for r in view.visible_rows()] == [0.9]
+    view.set_verdict_filter("all")
+    assert len(view.visible_rows()) == 6
+    with pytest.raises(ValueError):
+        view.set_verdict_filter("guilty")
+
+
+def test_folder_from_before_the_verdict_column_gets_verdicts_off_the_gui_thread(view, batch_folder, qtbot):
+    import csv
+    import json
+
+    for name in ("results.jsonl", "results.csv"):  # strip the column, as an older version wrote them
+        p = batch_folder / name
+        if name.endswith(".jsonl"):
+            rows = [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+            p.write_text("".join(json.dumps({k: v for k, v in r.items() if k != "verdict"}) + "\n" for r in rows))
+        else:
+            with open(p, newline="") as fh:
+                rows = list(csv.DictReader(fh))
+            with open(p, "w", newline="") as fh:
+                w = csv.DictWriter(fh, fieldnames=[k for k in rows[0] if k != "verdict"], extrasaction="ignore")
+                w.writeheader()
+                w.writerows(rows)
+    view.open_folder(batch_folder)
+    qtbot.waitUntil(lambda: all(r["verdict"] for r in view.visible_rows() if r["status"] == "ok"), timeout=10000)
+    from pathlib import Path
+
+    assert {_name(Path(r["path"])): r["verdict"] for r in view.visible_rows() if r["status"] == "ok"} == VERDICTS
 
 
 def test_thumbnails_are_made_lazily_off_the_gui_thread_and_cached(view, batch_folder, qtbot):
@@ -118,10 +195,9 @@ def test_folder_without_results_is_refused(view, tmp_path):
 def test_csv_only_folder_opens(view, batch_folder):
     (batch_folder / "results.jsonl").unlink()
     assert view.open_folder(batch_folder) == 6
-    assert [r["npz"] for r in view.visible_rows()] == [r["npz"] for r in
-                                                       sorted(read_results(batch_folder),
-                                                              key=lambda r: (r["score"] is None,
-                                                                             -(r["score"] or 0)))]
+    assert [r["score"] for r in view.visible_rows()[:4]] == ORDER
+    assert sorted(r["npz"] or "" for r in view.visible_rows()) == sorted(r["npz"] or ""
+                                                                         for r in read_results(batch_folder))
 
 
 def test_main_window_opens_a_batch_item_with_its_stored_analysis(qtbot, tmp_path, monkeypatch):

@@ -24,7 +24,10 @@ from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
 COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "params", "score", "status",
-                            "error", "seconds", "versions")
+                            "error", "seconds", "versions", "verdict")
+# ``verdict``: the category of :func:`trufor_desk.render.verdict.verdict_for_result` at the
+# default thresholds (indicated / inconclusive / no_indication / not_applicable); empty for
+# error rows and for rows written before the column existed.
 JSONL_NAME = "results.jsonl"
 CSV_NAME = "results.csv"
 _STEM_MAX = 80

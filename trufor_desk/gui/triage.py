@@ -1,10 +1,15 @@
-"""Triage view of a batch output folder: thumbnails by score, filters, open an item.
+"""Triage view of a batch output folder: thumbnails by verdict and score, filters, open an item.
 
 The rows come from :func:`trufor_desk.batch.results.read_results` (Qt-free); this
-module only shows them.  Items are sorted by score, most suspicious first (rows without
-a score, such as errors or engines that give none, come last).  Thumbnails are made from
-the source images on a thread pool, only when the list asks for an item it is about to
-draw, and kept in a bounded cache, so a folder of thousands of photos opens at once.
+module only shows them.  Each row's verdict is the batch's ``verdict`` column, the
+category of :func:`trufor_desk.render.verdict.verdict_for_result` (the verdict the
+window, the report and ``analyze`` give at the default thresholds); a folder written
+before that column existed gets it computed from the stored ``.npz`` on a worker thread.
+Items are sorted most suspicious first: by verdict (manipulation indicated, inconclusive,
+no indication, not applicable, not yet known), then by score (rows without a score last
+within their verdict), errors at the end.  Thumbnails are made from the source images on
+a thread pool, only when the list asks for an item it is about to draw, and kept in a
+bounded cache, so a folder of thousands of photos opens at once.
 
 Opening an item emits :attr:`TriageView.openRequested` with the image path and the
 stored ``.npz`` (empty for error rows); the main window shows that analysis through
@@ -23,6 +28,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDia
                                QMainWindow, QMessageBox, QPushButton, QStyle, QVBoxLayout, QWidget)
 
 from trufor_desk.errors import UserError
+from trufor_desk.render.verdict import CATEGORY_LABELS, CATEGORY_RANK, COLOURS, COLOUR_HEX
 
 THUMB = 128
 CACHE_SIZE = 1500
@@ -31,8 +37,11 @@ NpzRole = Qt.ItemDataRole.UserRole + 2
 ScoreRole = Qt.ItemDataRole.UserRole + 3
 StatusRole = Qt.ItemDataRole.UserRole + 4
 RowRole = Qt.ItemDataRole.UserRole + 5
-CAUTION = ("A score is never the whole story: open the item to see where the detector looked and how "
-           "reliable its map is. A low score over a low-reliability area can hide a real forgery.")
+VerdictRole = Qt.ItemDataRole.UserRole + 6
+VERDICT_FILTERS = ("all", "indicated", "inconclusive", "no_indication", "not_applicable")
+CAUTION = ("The verdict is the one the window and the report give at the default thresholds (0.5); open the "
+           "item to see where the detector looked and how reliable its map is. \u201cNo indication\u201d is "
+           "not proof of authenticity, and a score is a probability only where the engine is calibrated.")
 
 
 # -- thumbnails ---------------------------------------------------------------------------
@@ -113,10 +122,58 @@ class ThumbnailLoader(QObject):
         return self.pool.waitForDone(ms)
 
 
+class _VerdictTask(QRunnable):
+    def __init__(self, path: str, npz: str, carrier: _Carrier):
+        super().__init__()
+        self.path, self.npz, self.carrier = path, npz, carrier
+
+    def run(self) -> None:
+        from trufor_desk.batch.results import load_result_npz
+        from trufor_desk.render.verdict import verdict_for_result
+
+        try:
+            category = verdict_for_result(load_result_npz(self.npz)).category
+        except Exception:  # noqa: BLE001 - an unreadable file just has no verdict
+            category = None
+        self.carrier.done.emit(self.path, category)
+
+
+class VerdictLoader(QObject):
+    """Verdicts of rows written without the ``verdict`` column, computed from their stored
+    ``.npz`` off the GUI thread; :attr:`ready` gives (path, category or None)."""
+
+    ready = Signal(str, object)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(max(1, min(2, QThreadPool.globalInstance().maxThreadCount())))
+        self._carrier = _Carrier(self)
+        self._carrier.done.connect(self.ready)
+
+    def request(self, path: str, npz: str) -> None:
+        self.pool.start(_VerdictTask(path, npz, self._carrier))
+
+    def clear(self) -> None:
+        self.pool.clear()
+
+    def wait(self, ms: int = 30000) -> bool:
+        return self.pool.waitForDone(ms)
+
+
 # -- model and filter -------------------------------------------------------------------
 def _sort_key(row: dict):
     score = row.get("score")
-    return (score is None, -(score or 0.0), row.get("status") != "ok", row.get("path", ""))
+    return (row.get("status") != "ok", CATEGORY_RANK.get(row.get("verdict") or "", len(CATEGORY_RANK)),
+            score is None, -(score or 0.0), row.get("path", ""))
+
+
+def verdict_text(row: dict) -> str:
+    """The verdict as the list shows it."""
+    if row.get("status") != "ok":
+        return "error"
+    category = row.get("verdict")
+    return CATEGORY_LABELS.get(category, "verdict pending" if row.get("npz") else "no stored analysis")
 
 
 def _placeholder(size: int, colour: str) -> QPixmap:
@@ -128,9 +185,14 @@ def _placeholder(size: int, colour: str) -> QPixmap:
 class TriageModel(QAbstractListModel):
     """Rows of a batch folder, most suspicious first; thumbnails through a loader."""
 
-    def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None):
+    verdictsChanged = Signal()  # a verdict computed late (older folders) arrived
+
+    def __init__(self, loader: ThumbnailLoader, parent: QObject | None = None,
+                 verdicts: VerdictLoader | None = None):
         super().__init__(parent)
         self.loader = loader
+        self.verdicts = verdicts or VerdictLoader(self)
+        self.verdicts.ready.connect(self._verdict_ready)
         self.rows: list[dict] = []
         self._index: dict[str, int] = {}
         self._loading = _placeholder(loader.size, "#3a3a3a")
@@ -144,6 +206,9 @@ class TriageModel(QAbstractListModel):
         self.rows = sorted(rows, key=_sort_key)
         self._index = {r["path"]: i for i, r in enumerate(self.rows)}
         self.endResetModel()
+        for r in self.rows:  # folders written before the verdict column: computed off the GUI thread
+            if r.get("status") == "ok" and not r.get("verdict") and r.get("npz"):
+                self.verdicts.request(r["path"], r["npz"])
 
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008
         return 0 if parent.isValid() else len(self.rows)
@@ -157,7 +222,7 @@ class TriageModel(QAbstractListModel):
             if row["status"] != "ok":
                 return f"{name}\nerror"
             score = row["score"]
-            return f"{name}\nno score" if score is None else f"{name}\nscore {score:.3f}"
+            return f"{name}\n{verdict_text(row)}" + ("" if score is None else f" \u00b7 {score:.2f}")
         if role == Qt.ItemDataRole.DecorationRole:
             known, pm = self.loader.get(row["path"])
             if not known:
@@ -167,6 +232,9 @@ class TriageModel(QAbstractListModel):
             return pm
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [row["path"], f"status: {row['status']}", f"engine: {row['engine']}"]
+            if row["status"] == "ok":
+                lines.append(f"verdict: {verdict_text(row)} (at the default thresholds; open the item for the "
+                             "full reading)")
             if row["score"] is not None:
                 lines.append(f"score: {row['score']:.4f}")
             if row.get("width"):
@@ -175,8 +243,11 @@ class TriageModel(QAbstractListModel):
                 lines.append(f"error: {row['error']}")
             lines.append(f"sha256: {row['sha256']}")
             return "\n".join(lines)
-        if role == Qt.ItemDataRole.ForegroundRole and row["status"] != "ok":
-            return QColor("#d9534f")
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if row["status"] != "ok":
+                return QColor("#d9534f")
+            category = row.get("verdict")
+            return QColor(COLOUR_HEX[COLOURS[category]]) if category in COLOURS else None
         if role == PathRole:
             return row["path"]
         if role == NpzRole:
@@ -187,7 +258,20 @@ class TriageModel(QAbstractListModel):
             return row["status"]
         if role == RowRole:
             return row
+        if role == VerdictRole:
+            return row.get("verdict")
         return None
+
+    @Slot(str, object)
+    def _verdict_ready(self, path: str, category) -> None:
+        i = self._index.get(path)
+        if i is None:
+            return
+        self.rows[i]["verdict"] = category
+        idx = self.index(i)
+        self.dataChanged.emit(idx, idx, [Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ForegroundRole,
+                                         Qt.ItemDataRole.ToolTipRole])
+        self.verdictsChanged.emit()
 
     @Slot(str)
     def _thumb_ready(self, path: str) -> None:
@@ -198,12 +282,12 @@ class TriageModel(QAbstractListModel):
 
 
 class TriageFilter(QSortFilterProxyModel):
-    """Status (all / ok / error) and score range.  Rows without a score pass the score
-    filter only while it spans the whole 0..1 range."""
+    """Status (all / ok / error), verdict category and score range.  Rows without a
+    score pass the score filter only while it spans the whole 0..1 range."""
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.lo, self.hi, self.status = 0.0, 1.0, "all"
+        self.lo, self.hi, self.status, self.verdict = 0.0, 1.0, "all", "all"
 
     def _refilter(self, **state) -> None:
         if hasattr(self, "beginFilterChange"):  # Qt >= 6.10; invalidateFilter() is deprecated there
@@ -222,9 +306,16 @@ class TriageFilter(QSortFilterProxyModel):
             raise ValueError(f"status filter must be all, ok or error, not {status!r}")
         self._refilter(status=status)
 
+    def set_verdict(self, verdict: str) -> None:
+        if verdict not in VERDICT_FILTERS:
+            raise ValueError(f"verdict filter must be one of {', '.join(VERDICT_FILTERS)}, not {verdict!r}")
+        self._refilter(verdict=verdict)
+
     def filterAcceptsRow(self, source_row: int, source_parent: QModelIndex) -> bool:  # noqa: N802
         row = self.sourceModel().rows[source_row]
         if self.status != "all" and row["status"] != self.status:
+            return False
+        if self.verdict != "all" and row.get("verdict") != self.verdict:
             return False
         score = row["score"]
         if score is None:
@@ -256,6 +347,12 @@ class TriageView(QWidget):
         self.status_combo.addItems(["all", "ok", "error"])
         self.status_combo.setToolTip("Show every row, only analysed images, or only files that failed")
         self.status_combo.currentTextChanged.connect(self._apply_filter)
+        self.verdict_combo = QComboBox()
+        for key in VERDICT_FILTERS:
+            self.verdict_combo.addItem("all" if key == "all" else CATEGORY_LABELS[key], key)
+        self.verdict_combo.setToolTip("Show only the images with this verdict (the one the window and the "
+                                      "report give at the default thresholds)")
+        self.verdict_combo.currentIndexChanged.connect(self._apply_filter)
         self.open_item_button = QPushButton("Open")
         self.open_item_button.setToolTip("Show the selected image with its stored analysis (no recompute)")
         self.open_item_button.clicked.connect(self.open_current)
@@ -269,6 +366,8 @@ class TriageView(QWidget):
         bar.addWidget(self.max_score)
         bar.addWidget(QLabel("Status"))
         bar.addWidget(self.status_combo)
+        bar.addWidget(QLabel("Verdict"))
+        bar.addWidget(self.verdict_combo)
         bar.addStretch(1)
         bar.addWidget(self.count_label)
         bar.addWidget(self.open_item_button)
@@ -286,7 +385,7 @@ class TriageView(QWidget):
         self.list.setModel(self.proxy)
         self.list.activated.connect(self.open_index)
         self.list.doubleClicked.connect(self.open_index)
-        self.list.setWhatsThis("Images of the batch, most suspicious (highest score) first. " + CAUTION)
+        self.list.setWhatsThis("Images of the batch, most suspicious first: by verdict, then by score. " + CAUTION)
 
         caution = QLabel(CAUTION)
         caution.setWordWrap(True)
@@ -295,8 +394,9 @@ class TriageView(QWidget):
         layout.addLayout(bar)
         layout.addWidget(self.list, 1)
         layout.addWidget(caution)
-        self.setWhatsThis("Triage of a batch run: thumbnails sorted by score, filtered by score and status. "
-                          + CAUTION)
+        self.setWhatsThis("Triage of a batch run: thumbnails sorted by verdict and score, filtered by score, "
+                          "verdict and status. " + CAUTION)
+        self.model.verdictsChanged.connect(self._update_count)  # the proxy refilters changed rows itself
 
     def _spin(self, value: float, tip: str) -> QDoubleSpinBox:
         s = QDoubleSpinBox()
@@ -315,6 +415,7 @@ class TriageView(QWidget):
 
         rows = read_results(folder)
         self.loader.clear()
+        self.model.verdicts.clear()
         self.folder = Path(folder)
         self.model.set_rows(rows)
         self._update_count()
@@ -341,9 +442,16 @@ class TriageView(QWidget):
     def set_status_filter(self, status: str) -> None:
         self.status_combo.setCurrentText(status)
 
+    def set_verdict_filter(self, verdict: str) -> None:
+        i = self.verdict_combo.findData(verdict)
+        if i < 0:
+            raise ValueError(f"verdict filter must be one of {', '.join(VERDICT_FILTERS)}, not {verdict!r}")
+        self.verdict_combo.setCurrentIndex(i)
+
     def _apply_filter(self, *_args) -> None:
         self.proxy.set_score_range(self.min_score.value(), self.max_score.value())
         self.proxy.set_status(self.status_combo.currentText())
+        self.proxy.set_verdict(self.verdict_combo.currentData() or "all")
         self._update_count()
 
     def _update_count(self) -> None:
@@ -370,6 +478,8 @@ class TriageView(QWidget):
     def closeEvent(self, ev):  # noqa: N802
         self.loader.clear()
         self.loader.wait(5000)
+        self.model.verdicts.clear()
+        self.model.verdicts.wait(5000)
         super().closeEvent(ev)
 
 
@@ -397,4 +507,6 @@ class TriageWindow(QMainWindow):
     def closeEvent(self, ev):  # noqa: N802
         self.view.loader.clear()
         self.view.loader.wait(5000)
+        self.view.model.verdicts.clear()
+        self.view.model.verdicts.wait(5000)
         super().closeEvent(ev)
