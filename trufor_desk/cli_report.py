@@ -262,11 +262,16 @@ def _run_report(args) -> int:
     return 0
 
 
-def _verdict_line(case, a) -> str:
+def _verdict(a):
+    """The one verdict of a case's analysis, at the thresholds recorded with it."""
     from trufor_desk.render.verdict import verdict_for_result
 
-    v = verdict_for_result(a.result, float(a.thresholds.get("localization", 0.5)),
-                           float(a.thresholds.get("reliability", 0.5)))
+    return verdict_for_result(a.result, float(a.thresholds.get("localization", 0.5)),
+                              float(a.thresholds.get("reliability", 0.5)))
+
+
+def _verdict_line(case, a) -> str:
+    v = _verdict(a)
     return f"{v.headline} [{v.score_text}]"
 
 
@@ -319,8 +324,7 @@ def _case_add(args) -> int:
             if not args.no_analyze:
                 result = _analyse(ev, args)
                 rec = case.add_analysis(ref.id, result, actor=args.actor)
-                score = "n/a" if rec.score is None else f"{rec.score:.4f}"
-                line += f"; analysis {rec.id} ({rec.engine}) score {score}"
+                line += f"; analysis {rec.id} ({rec.engine}): {_verdict_line(case, rec)}"
             _say(line)
         except UserError as exc:
             from trufor_desk.errors import WeightsError
@@ -353,7 +357,8 @@ def _case_show(args) -> int:
                "evidence": [{"id": e.id, "path": e.path, "sha256": e.sha256, "status": v.status_of(e.id)}
                             for e in case.evidence],
                "analyses": [{"id": a.id, "evidence_id": a.evidence_id, "engine": a.engine, "score": a.score,
-                             "weights_sha256": a.weights_sha256} for a in case.analyses],
+                             "weights_sha256": a.weights_sha256, "thresholds": a.thresholds,
+                             "verdict": _verdict(a).to_dict()} for a in case.analyses],
                "notes": len(case.notes), "annotations": len(case.annotations), "audit_entries": len(case.audit),
                "audit_head": case.head_hash, "ok": v.ok, "problems": [ln for ln in v.lines()
                                                                       if " ok: " not in ln and "intact" not in ln]}
@@ -365,8 +370,8 @@ def _case_show(args) -> int:
         _say(f"  {e.id} [{v.status_of(e.id)}] {e.path}")
         _say(f"     sha256 {e.sha256}  {e.format} {e.width}x{e.height}")
         for a in case.analyses_of(e.id):
-            score = "n/a" if a.score is None else f"{a.score:.4f}"
-            _say(f"     {a.id} {a.engine} score {score}" + (f" weights {a.weights_sha256}" if a.weights_sha256 else ""))
+            _say(f"     {a.id} {a.engine}: {_verdict_line(case, a)}"
+                 + (f" weights {a.weights_sha256}" if a.weights_sha256 else ""))
     _say(f"  notes {len(case.notes)}, annotations {len(case.annotations)}, audit entries {len(case.audit)}")
     _say(f"  audit head {case.head_hash}")
     _say(f"  integrity: {'ok' if v.ok else 'PROBLEMS (run `trufor-desk case verify`)'}")

@@ -145,6 +145,12 @@ def test_report_image_with_case_writes_the_case_and_names_it(tmp_path):
     case = load_case(case_file)
     assert case.verification.ok and case.examiner == "Fox Mulder"
     assert [a.engine for a in case.analyses] == ["noise"]
+    verdict = verdict_for_result(case.analyses[0].result)
+    assert f"A1 noise: {verdict.headline}" in r.stdout
+    import json
+
+    shown = cli("case", "show", case_file, "--json")
+    assert json.loads(shown.stdout)["analyses"][0]["verdict"] == verdict.to_dict()
     whole = " ".join(pages(out.read_bytes()))
     assert "The case file c.tfcase holds the full-resolution maps" in whole
     assert "full log with times is in the case file c.tfcase" in whole
