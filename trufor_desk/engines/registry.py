@@ -1,8 +1,9 @@
 """Every analysis engine by its CLI name, imported only when used.
 
-The weight-free default is ``splicebuster``: it needs nothing but the pixels, works on
-any format and any compression history, and localises splices from noise-residual
-statistics, which is the most general of the classical methods.  ``trufor`` becomes the
+The weight-free default is ``fusion``: aligned double quantisation where the image has a
+JPEG history, Splicebuster's noise statistics everywhere, copy-move by the maximum, with
+a score calibrated on real photographs (see ``engines/classical/fusion.py`` and
+``benchmarks/bench_quality.py`` for what each part adds).  ``trufor`` becomes the
 default as soon as TruFor weights can be found.
 """
 
@@ -27,6 +28,10 @@ class EngineInfo:
 ENGINES: dict[str, EngineInfo] = {e.name: e for e in [
     EngineInfo("trufor", "trufor_desk.engines.trufor.engine", "TruForEngine",
                "TruFor (Guillaro et al., CVPR 2023)", requires_weights=True),
+    EngineInfo("fusion", "trufor_desk.engines.classical.fusion", "FusionEngine",
+               "Fusion: double quantisation + Splicebuster + copy-move (weight-free default)"),
+    EngineInfo("adq", "trufor_desk.engines.classical.adq", "AdqEngine",
+               "Aligned double quantisation, all DCT frequencies (Bianchi & Piva, 2012)"),
     EngineInfo("splicebuster", "trufor_desk.engines.classical.splicebuster", "SplicebusterEngine",
                "Splicebuster (Cozzolino et al., WIFS 2015)"),
     EngineInfo("noise", "trufor_desk.engines.classical.noise", "NoiseLevelEngine",
@@ -38,7 +43,7 @@ ENGINES: dict[str, EngineInfo] = {e.name: e for e in [
     EngineInfo("copymove", "trufor_desk.engines.classical.copymove", "CopyMoveEngine",
                "Copy-move: SIFT, g2NN, RANSAC affine"),
 ]}
-DEFAULT_WEIGHT_FREE = "splicebuster"
+DEFAULT_WEIGHT_FREE = "fusion"
 
 
 def engine_names() -> list[str]:

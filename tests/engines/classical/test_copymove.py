@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from tests.engines.classical.synth_copymove import make_copymove, make_pristine, standard_set
+from trufor_desk.engines.classical.calibration import calibrated_score
 from trufor_desk.engines.classical.copymove import CopyMoveEngine, g2nn_accept, g2nn_pairs
 from trufor_desk.errors import Cancelled, UserError
 from trufor_desk.evaluation.metrics import localization_f1
@@ -90,7 +91,9 @@ def test_tiny_and_flat_images_give_an_empty_map(shape):
         r = CopyMoveEngine().analyze(img)
         assert r.localization.shape == shape[:2]
         assert not r.localization.any()
-        assert r.score == 0.0
+        # nothing found: the calibrated probability of a raw score of 0, below even odds
+        assert r.score == pytest.approx(calibrated_score("copymove", {"raw_score": 0.0})[0]) and r.score < 0.5
+        assert r.score_calibration["set"].startswith("casia-dev")
 
 
 def test_noise_without_repetition_gives_no_detection():

@@ -5,7 +5,8 @@ Measured on the synthetic set of ``synth_jpeg_splices.JPEG_CASES`` (10 images,
 built for (q2 > q1 double compression with an uncompressed, differently compressed or
 grid-shifted region; an uncompressed host with a grid-shifted JPEG region saved at
 q97), 0.0 on the two q2 < q1 cases (no detectable trace: the map is empty); mean 0.79.
-Pristine single-compressed JPEGs (q60..q95): 0.0% of pixels above 0.5, score 0.0.
+Pristine single-compressed JPEGs (q60..q95): 0.0% of pixels above 0.5, no score (the
+engine's whole-image statistic was uninformative on real photographs).
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ def test_localises_synthetic_splices(splice_results):
         designed = case.q2 > (case.q1 or 0)
         if designed:
             assert f1[case.name] >= 0.8, (case.name, f1[case.name])
-            assert res.score is not None and res.score > 0.5, case.name
     assert np.mean(list(f1.values())) >= 0.5, f1
 
 
@@ -63,7 +63,7 @@ def test_pristine_jpegs_stay_quiet(engine, tmp_path):
         res = engine.analyze(evidence_from_bytes(data, tmp_path, name + ".jpg"))
         assert res.applicable
         assert (res.localization > 0.5).mean() <= 0.05, name
-        assert res.score is not None and res.score < 0.5, name
+        assert res.score is None, name   # uninformative on real photographs: no score
 
 
 def test_png_is_not_applicable_not_an_error(engine, make_png):
@@ -93,7 +93,9 @@ def test_result_contract(engine, splice_results):
     assert res.provenance["app_version"] == __version__
     assert len(res.provenance["image_sha256"]) == 64
     assert isinstance(res.params, dict) and res.params
-    assert 0.0 <= res.score <= 1.0
+    # its whole-image statistic could not separate fakes from real photos (casia-dev AUC 0.51)
+    assert res.score is None and res.score_calibration is None
+    assert any("no image-level score" in n for n in res.notes)
 
 
 def test_progress_and_cancel(engine, tmp_path):

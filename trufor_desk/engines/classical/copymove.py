@@ -389,9 +389,12 @@ class CopyMoveEngine:
             notes.append("regularly repeating textures (tiles, fences, text) can match themselves; "
                          "check that the marked pair is not a natural repetition")
         cp.step(1.0, "copy-move: done")
+        from trufor_desk.engines.classical.calibration import calibrated_score
+
+        calibrated, calibration_rec = calibrated_score(ENGINE_NAME, {"raw_score": score})
         return AnalysisResult(
             engine=ENGINE_NAME, engine_version=self.version, localization=loc.astype(np.float32),
-            score=score, params=p,
+            score=calibrated, score_calibration=calibration_rec, params=p,
             provenance=standard_provenance(
                 evidence, method="Amerini et al., SIFT copy-move (g2NN, affine RANSAC), IEEE TIFS 2011",
                 details={"keypoints": int(len(pts)), "matches": int(len(pairs)), "hypotheses": int(len(hyps)),

@@ -458,7 +458,10 @@ class JpegEngine:
             dq_score = float(np.sort(bm.ravel())[-min(k, bm.size)])
         else:
             dq_score = 0.0
-        score = float(max(zero_score, dq_score))
+        score = float(max(zero_score, dq_score))  # kept in the provenance only: not a probability
+        from trufor_desk.engines.classical.calibration import no_score_note
+
+        notes.append(no_score_note(self.name))
         ck.step(1.0, "JPEG analysis: done")
         add_details(prov, dq_frequencies_used=len(dq["freqs"]),
                     dq_primary_steps=" ".join(f"{f['u']}{f['v']}:{f['q1']}/{int(f['q2'])}" for f in dq["freqs"]),
@@ -466,6 +469,6 @@ class JpegEngine:
                     zero_main_grid="" if main is None else f"{main[0]},{main[1]}",
                     zero_main_log10_nfa=round(float(z["main_log10_nfa"]), 2))
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
-                              score=score, extras={}, params=all_params, provenance=prov, notes=notes,
+                              score=None, extras={}, params=all_params, provenance=prov, notes=notes,
                               timings={"zero_s": round(t_zero, 3), "dq_s": round(t_dq, 3),
                                        "total_s": round(time.perf_counter() - t0, 3)})

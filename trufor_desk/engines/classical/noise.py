@@ -154,11 +154,14 @@ class NoiseLevelEngine:
         ck.step(1.0, "noise: done")
         params_out = dict(p)
         params_out.update({"cell": cell, "median_sigma": float(np.exp(med) - p["sigma_floor"]),
-                           "log_sigma_scale": float(scale)})
+                           "log_sigma_scale": float(scale),
+                           "flagged_statistic": score})  # 1 - exp(-area / 0.1); not a probability
+        from trufor_desk.engines.classical.calibration import no_score_note
+
         return base.AnalysisResult(
             engine=self.name, engine_version=self.version,
-            localization=loc.astype(np.float32), reliability=rel.astype(np.float32), score=score,
+            localization=loc.astype(np.float32), reliability=rel.astype(np.float32), score=None,
             extras={"noise_sigma": sig_full.astype(np.float32)}, params=params_out,
             provenance=base.standard_provenance(
                 evidence, method="Pan, Zhang, Lyu, local noise variances, ICCP 2012"),
-            timings=timings, notes=[], applicable=True)
+            timings=timings, notes=[no_score_note(self.name)], applicable=True)

@@ -242,11 +242,15 @@ class SplicebusterEngine:
         timings["total"] = time.perf_counter() - t0
         ck.step(1.0, "splicebuster: done")
         params_out = dict(p)
-        params_out.update({"cell": cell, "window_cells": k, **fit_info})
+        params_out.update({"cell": cell, "window_cells": k, **fit_info,
+                           "flagged_statistic": score})  # 1 - exp(-area / 0.1); not a probability
+        from trufor_desk.engines.classical.calibration import no_score_note
+
+        notes.append(no_score_note(self.name))
         return base.AnalysisResult(
             engine=self.name, engine_version=self.version,
             localization=loc.astype(np.float32), reliability=rel.astype(np.float32),
-            score=score, params=params_out,
+            score=None, params=params_out,
             provenance=base.standard_provenance(
                 evidence, method="Cozzolino, Poggi, Verdoliva, Splicebuster, WIFS 2015"),
             timings=timings, notes=notes, applicable=applicable)

@@ -1,0 +1,311 @@
+"""Aligned double quantisation over every DCT frequency (the ADQ family).
+
+Written from Bianchi & Piva, "Image forgery localization via block-grained analysis of
+JPEG artifacts", IEEE TIFS 7(3), 2012, and Lin et al., "Fast, automatic and
+fine-grained tampered JPEG image detection via DCT coefficient analysis", Pattern
+Recognition 42(11), 2009.
+
+A photograph spliced and saved again as JPEG keeps, in its untouched part, the trace of
+its first compression: on the file's 8x8 grid the stored integers of each DCT frequency
+were quantised twice, first with an unknown step ``q1`` and then with the file's step
+``q2``, which leaves a periodic pattern in their histogram.  A pasted region that was
+resized, rotated or taken from another grid was quantised only once, by ``q2``.
+
+Per frequency (all 63 AC frequencies by default; the 27 lowest that earlier ADQ work
+used miss most of the evidence when ``q1 < q2``, as in photos saved at a lower quality
+after editing):
+
+1. the stored integers are recomputed from the decoded luminance (DCT on the file's
+   grid divided by the file's own quantisation table, read from the file bytes);
+2. the unquantised distribution is estimated by calibration: the same DCT on a grid
+   shifted by (4, 4), where no quantisation was applied;
+3. the single-quantisation model ``p_SQ`` and, for every candidate ``q1``, the double
+   quantisation model ``p_DQ(q1)`` follow from it (observation noise modelled from the
+   image's own rounding error); the primary step is the ``q1`` whose mixture
+   ``a p_SQ + (1 - a) p_DQ`` (``a`` fitted by EM, all candidates at once) has the
+   highest likelihood.  This is the estimate of the primary quantisation table,
+   recorded per frequency;
+4. a frequency is used when the mixture beats the single-quantisation model by
+   ``min_gain`` nats per block (chance gains on single-compressed photographs stay
+   below ~0.01 per block per frequency); the block's evidence is the log-ratio
+   ``log p_SQ(x) / p_DQ(x)`` of its value, clipped to +-3 per frequency, summed over
+   the used frequencies and smoothed with a Gaussian of ``smooth_blocks`` blocks.
+
+Outputs (per 8x8 block, upsampled to pixels by the caller):
+``single_posterior``: probability that the block was compressed once, if the image has
+a double-compression history; ``dq_gain``: the total gain per block over the used
+frequencies, the image-level strength of that history; ``evidence``: how many used
+frequencies carry a non-zero value in the block (flat blocks carry almost none).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from trufor_desk.engines.classical._jpeg_common import block_dct
+from trufor_desk.engines.classical.jpeg import _ZIGZAG, _interval_probs, _leak_kernel
+
+StepFn = Callable[[float, str], None]
+
+
+def _dq_models(cs: np.ndarray, q2: float, q1s: np.ndarray, m: int, leak: np.ndarray,
+               floor: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
+    """(p_SQ (2m+1,), p_DQ (len(q1s), 2m+1)) over the integer support -m..m."""
+    support = np.arange(-m, m + 1)
+
+    def finish(p: np.ndarray) -> np.ndarray:
+        if p.ndim == 1:
+            p = np.convolve(p, leak, mode="same")
+        else:
+            p = p[:, :-2] * leak[2] + p[:, 1:-1] * leak[1] + p[:, 2:] * leak[0]
+        p = p + floor / p.shape[-1]
+        return p / p.sum(axis=-1, keepdims=True)
+
+    p_sq = finish(_interval_probs(cs, q2 * (np.r_[support, m + 1] - 0.5)))
+    rows = []
+    for q1 in q1s:
+        kmax = int(np.ceil((m + 1) * q2 / q1)) + 1
+        ks = np.arange(-kmax, kmax + 1)
+        pk = _interval_probs(cs, q1 * (np.r_[ks, kmax + 1] - 0.5))
+        pos = q1 * ks / q2
+        lo = np.floor(pos + 0.5).astype(np.int64) + m + 1   # +1: padded by one bin each side
+        half = np.isclose(pos - np.floor(pos), 0.5)
+        p = np.zeros(2 * m + 3)
+        ok = (lo >= 0) & (lo <= 2 * m + 2)
+        np.add.at(p, lo[ok], (pk * np.where(half, 0.5, 1.0))[ok])
+        lo2 = lo - 1
+        ok2 = half & (lo2 >= 0) & (lo2 <= 2 * m + 2)
+        np.add.at(p, lo2[ok2], 0.5 * pk[ok2])
+        rows.append(p)
+    p_dq = finish(np.asarray(rows)) if rows else np.zeros((0, 2 * m + 1))
+    return p_sq, p_dq
+
+
+def fit_frequency(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float, max_q1: int,
+                  m: int = 40, em_iterations: int = 30) -> dict[str, Any]:
+    """Primary step of one frequency by maximum likelihood, all candidates at once.
+
+    Returns ``q1`` (0 when no candidate applies), ``gain`` (log-likelihood gain over the
+    single-quantisation model, nats per block), ``alpha`` (fraction of single-compressed
+    blocks in the mixture) and ``llr`` (log p_SQ / p_DQ over -m..m).
+    """
+    res: dict[str, Any] = {"q1": 0, "gain": 0.0, "alpha": 1.0, "llr": np.zeros(2 * m + 1)}
+    xo = np.clip(x_obs, -m - 1, m + 1)
+    inside = np.abs(xo) <= m
+    hist = np.bincount((xo[inside] + m).astype(np.int64), minlength=2 * m + 1).astype(np.float64)
+    total = hist.sum()
+    if total < 50:
+        return res
+    # a step that divides q2 (or equals it) leaves no trace: indistinguishable from SQ
+    q1s = np.array([q for q in range(1, max_q1 + 1) if q != q2 and q2 % q != 0], dtype=np.float64)
+    if q1s.size == 0:
+        return res
+    cs = np.sort(calib.astype(np.float64))
+    p_sq, p_dq = _dq_models(cs, q2, q1s, m, _leak_kernel(sigma / q2))
+    ll_sq = float((hist * np.log(p_sq)).sum())
+    a = np.full((q1s.size, 1), 0.5)
+    for _ in range(em_iterations):
+        mix = a * p_sq + (1 - a) * p_dq
+        a = np.clip((hist * (a * p_sq / mix)).sum(axis=1, keepdims=True) / total, 1e-3, 1 - 1e-3)
+    ll = (hist * np.log(a * p_sq + (1 - a) * p_dq)).sum(axis=1)
+    best = int(np.argmax(ll))
+    res.update(q1=int(q1s[best]), gain=float(ll[best] - ll_sq) / total, alpha=float(a[best, 0]),
+               llr=np.log(p_sq) - np.log(p_dq[best]))
+    return res
+
+
+def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain: float = 0.02,
+                 smooth_blocks: float = 2.0, step: StepFn | None = None) -> dict[str, Any]:
+    """Aligned double-quantisation analysis of a luminance plane on the (0, 0) grid.
+
+    ``y``: float32 JPEG luminance (0..255); ``q_table``: the file's 8x8 luminance table.
+    Returns block maps ``single_posterior``, ``llr`` (smoothed, before the logistic),
+    ``evidence`` and the image-level ``dq_gain``, plus the per-frequency fits
+    (``freqs``: u, v, q2, estimated q1, gain) and the estimated primary table
+    (``primary_table``: 8x8, 0 where no trace was found).
+    """
+    import cv2
+
+    coefs = block_dct(y, 0, 0)
+    nby, nbx = coefs.shape[:2]
+    out: dict[str, Any] = {"single_posterior": np.zeros((nby, nbx), np.float32),
+                           "llr": np.zeros((nby, nbx), np.float32),
+                           "evidence": np.zeros((nby, nbx), np.float32),
+                           "dq_gain": 0.0, "freqs": [], "sigma": 0.0,
+                           "primary_table": np.zeros((8, 8), np.int32)}
+    if nby * nbx < 16:
+        return out
+    calib = block_dct(y, 4, 4)
+    q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
+    xr = coefs / q
+    del coefs
+    x = np.rint(xr).astype(np.int32)
+    # observation noise of a recomputed coefficient, from frequencies with coarse steps
+    coarse = q >= 6
+    sigma = 0.4
+    if coarse.any():
+        err = (xr[..., coarse] - x[..., coarse]) * q[coarse]
+        if err.size:
+            sigma = float(1.4826 * np.median(np.abs(err)))
+    del xr
+    sigma = float(np.clip(sigma, 0.2, 2.0))
+    out["sigma"] = sigma
+    llr = np.zeros((nby, nbx), np.float32)
+    evidence = np.zeros((nby, nbx), np.float32)
+    freqs: list[dict[str, Any]] = []
+    total_gain = 0.0
+    zig = _ZIGZAG[1:n_freq + 1]
+    for i, (u, v) in enumerate(zig):
+        if step is not None:
+            step(i / len(zig), "double quantisation: estimating the primary table")
+        q2 = float(q[u, v])
+        max_q1 = int(min(max(2 * q2 + 8, 16), 64))
+        xv = x[:, :, u, v]
+        fit = fit_frequency(xv.ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_q1)
+        if not fit["q1"] or fit["gain"] <= min_gain:
+            continue
+        m = (fit["llr"].size - 1) // 2
+        table = np.clip(np.r_[0.0, fit["llr"], 0.0], -3.0, 3.0).astype(np.float32)
+        llr += table[np.clip(xv, -m - 1, m + 1) + m + 1]
+        evidence += (xv != 0)
+        total_gain += fit["gain"]
+        out["primary_table"][u, v] = fit["q1"]
+        freqs.append({"u": u, "v": v, "q2": int(q2), "q1": int(fit["q1"]), "gain": round(fit["gain"], 4),
+                      "alpha": round(fit["alpha"], 3)})
+    out["freqs"] = freqs
+    out["dq_gain"] = float(total_gain)
+    if freqs:
+        sm = cv2.GaussianBlur(llr, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+        out["llr"] = sm
+        out["single_posterior"] = (1.0 / (1.0 + np.exp(-np.clip(sm, -30, 30)))).astype(np.float32)
+        out["evidence"] = cv2.GaussianBlur(evidence, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+    return out
+
+
+# ------------------------------------------------------------------------ engine
+# How strong the double-compression history must be (total gain, nats per block over
+# the used frequencies) for an even chance that the image has one, and the width of
+# that transition on a log scale.  On casia-dev's 200 authentic camera JPEGs the median
+# total gain is 0.18 and the 95th percentile 0.55; on its 300 manipulated ones the
+# 10th percentile is 0.49 and the median 6.5.
+DQ_HALF_GAIN = 0.7
+DQ_LOG_WIDTH = 0.5
+
+
+def dq_presence(gain: float) -> float:
+    """Probability-like weight that the image has an aligned double-compression history."""
+    z = (np.log(max(float(gain), 1e-6)) - np.log(DQ_HALF_GAIN)) / DQ_LOG_WIDTH
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -60, 60))))
+
+
+def block_reliability(evidence: np.ndarray) -> np.ndarray:
+    """Where a block's verdict rests on data: about 1 with three or more informative
+    (non-zero) coefficients in the used frequencies, near 0 on flat blocks."""
+    return (1.0 - np.exp(-np.maximum(evidence, 0.0) / 1.5)).astype(np.float32)
+
+
+def blocks_to_image(block_map: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Bilinear upsampling of a per-8x8-block map (grid at 0, 0) to ``h x w`` pixels."""
+    import cv2
+
+    nby, nbx = block_map.shape
+    if nby == 0 or nbx == 0:
+        return np.zeros((h, w), np.float32)
+    up = cv2.resize(np.ascontiguousarray(block_map, dtype=np.float32), (nbx * 8, nby * 8),
+                    interpolation=cv2.INTER_LINEAR)[:h, :w]
+    pad_b, pad_r = h - up.shape[0], w - up.shape[1]
+    if pad_b or pad_r:
+        up = cv2.copyMakeBorder(up, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE)
+    return up
+
+
+def jpeg_luma_table(evidence: Any) -> tuple[np.ndarray | None, str]:
+    """The file's luminance quantisation table, or (None, why the analysis does not apply)."""
+    from trufor_desk.engines.classical._jpeg_common import jpeg_tables, is_jpeg
+    from trufor_desk.engines.classical.jpeg import NOT_JPEG_NOTE
+
+    if not is_jpeg(evidence):
+        return None, NOT_JPEG_NOTE
+    if str(getattr(evidence, "mode", "RGB")) not in ("RGB", "L", "YCbCr"):
+        return None, (f"{evidence.mode} JPEG: its stored channels are not YCbCr luminance, so the "
+                      "double-quantisation analysis does not apply")
+    tables = jpeg_tables(getattr(evidence, "raw", b""))
+    if tables is None:
+        return None, "JPEG quantisation tables could not be read: the double-quantisation analysis does not apply"
+    return tables["luma_q"], ""
+
+
+def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -> dict[str, Any]:
+    """ADQ on an evidence item: pixel maps ``single`` (P(compressed once | DQ history)),
+    ``reliability`` and ``localization`` (``single`` weighted by the image's DQ presence),
+    the image-level ``presence`` and the block-level analysis; ``applicable`` False with a
+    ``note`` when the image has no readable JPEG history."""
+    from trufor_desk.engines.classical._jpeg_common import estimate_quality, luminance
+
+    rgb = evidence.rgb
+    h, w = rgb.shape[:2]
+    q, note = jpeg_luma_table(evidence)
+    if q is None:
+        zeros = np.zeros((h, w), np.float32)
+        return {"applicable": False, "note": note, "single": zeros, "reliability": zeros,
+                "localization": zeros, "presence": 0.0, "gain": 0.0, "freqs": [], "quality": None}
+    a = adq_analysis(luminance(rgb), q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
+                     smooth_blocks=float(params["smooth_blocks"]), step=step)
+    presence = dq_presence(a["dq_gain"])
+    single = blocks_to_image(a["single_posterior"], h, w)
+    rel = blocks_to_image(block_reliability(a["evidence"]), h, w) if a["freqs"] else np.zeros((h, w), np.float32)
+    return {"applicable": True, "note": "", "single": single, "reliability": rel,
+            "localization": (single * presence).astype(np.float32), "presence": presence,
+            "gain": a["dq_gain"], "freqs": a["freqs"], "sigma": a["sigma"],
+            "primary_table": a["primary_table"], "quality": estimate_quality(q)}
+
+
+def describe_primary(freqs: list[dict[str, Any]]) -> str:
+    """'uv:q1/q2 ...' for the frequencies where a primary step was found."""
+    return " ".join(f"{f['u']}{f['v']}:{f['q1']}/{f['q2']}" for f in freqs)
+
+
+class AdqEngine:
+    """Aligned double quantisation over all 63 DCT frequencies (Bianchi & Piva 2012)."""
+
+    name = "adq"
+    version = "1.0.0"
+    requires_weights = False
+    OPTIONS: tuple[str, ...] = ()
+    DEFAULTS: dict[str, Any] = {"frequencies": 63, "min_gain": 0.02, "smooth_blocks": 2.0}
+
+    def analyze(self, evidence, params: dict[str, Any] | None = None, progress=None, cancel=None):
+        import time
+
+        from trufor_desk.engines import base
+        from trufor_desk.engines.classical import calibration
+
+        ck = base.Checkpoint(progress, cancel)
+        t0 = time.perf_counter()
+        p = dict(self.DEFAULTS)
+        p.update(params or {})
+        ck.step(0.0, "double quantisation: reading the file's tables")
+        r = run_adq(evidence, p, step=ck.sub(0.02, 0.98).step)
+        notes = [] if r["applicable"] else [r["note"]]
+        score, cal = None, None
+        if r["applicable"]:
+            score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": np.log(r["gain"] + 0.01)})
+            if r["freqs"]:
+                notes.append(f"double-compression history: total gain {r['gain']:.2f} nats per block over "
+                             f"{len(r['freqs'])} frequencies (presence {r['presence']:.2f}); the map is the "
+                             "probability that a block was compressed only once, weighted by that presence")
+            else:
+                notes.append("no aligned double-quantisation trace: single compression, or a primary "
+                             "quantisation this analysis cannot tell apart; the map is empty")
+        ck.step(1.0, "double quantisation: done")
+        prov = base.standard_provenance(
+            evidence, method="Bianchi & Piva, aligned double quantisation, IEEE TIFS 2012 (all AC frequencies)",
+            details={"dq_gain": round(float(r["gain"]), 4), "dq_presence": round(float(r["presence"]), 4),
+                     "primary_steps": describe_primary(r["freqs"]), "jpeg_quality_estimate": r["quality"]})
+        return base.AnalysisResult(
+            engine=self.name, engine_version=self.version, localization=r["localization"],
+            reliability=r["reliability"] if r["applicable"] else None, score=score, score_calibration=cal,
+            extras={"adq_single": r["single"]} if r["applicable"] else {}, params=p, provenance=prov,
+            notes=notes, applicable=r["applicable"], timings={"total_s": round(time.perf_counter() - t0, 3)})

@@ -1,0 +1,86 @@
+"""Image-level scores of the weight-free engines: calibrated probabilities, or none.
+
+A weight-free engine's score is called a probability only where it was calibrated: a
+logistic model of one or two explainable statistics, fitted on a named set of
+manipulated and authentic photographs, with the AUC measured on that set.  An engine
+whose statistic cannot separate manipulated from authentic photographs (AUC < 0.6 on
+the calibration set) gives no image-level score at all; its map is still shown.
+
+The constants below are refitted by ``python scripts/calibrate_scores.py [DATASET_DIR]``,
+which prints this table from the raw statistics of each engine.  Keeping the models to
+one or two parameters per statistic is deliberate: the calibration set is small (500
+photographs) and the quality is judged on a different draw from the same source.
+
+What a calibrated probability means: the fraction of manipulated images among images
+of the calibration set's kind with that statistic, at that set's proportion of
+manipulated images (``prior_fake``).  It does not carry over to collections of another
+kind: on casia-dev the authentic photographs are camera-original JPEGs, so an
+authentic photograph saved twice (e.g. re-shared online) also shows a double
+compression history and gets a high ADQ probability.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+CALIBRATION_SET = ("casia-dev: CASIA v1.0 development split (300 manipulated, 200 authentic JPEGs, "
+                   "mostly 384x256)")
+MIN_AUC = 0.6
+
+# engine -> logistic model: p = sigmoid(intercept + sum(coef[f] * features[f]))
+MODELS: dict[str, dict[str, Any]] = {
+    "adq": {"intercept": 1.6294, "coef": {"log_dq_gain": 2.3114}, "auc": 0.979},
+    "fusion": {"intercept": 1.6294, "coef": {"log_dq_gain": 2.3114}, "auc": 0.979},
+    "copymove": {"intercept": -0.0317, "coef": {"raw_score": 1.4861}, "auc": 0.658},
+}
+# engines whose raw statistic was measured and found uninformative (AUC on the set)
+NO_SCORE: dict[str, float] = {"splicebuster": 0.509, "noise": 0.497, "jpeg": 0.506}
+PRIOR_FAKE = 0.6  # 300 / 500
+APPLIES_TO = {"adq": "JPEG images", "fusion": "JPEG images", "copymove": "any image"}
+
+
+def calibration_record(engine: str) -> dict[str, Any]:
+    """What ``AnalysisResult.score_calibration`` holds for a calibrated engine."""
+    m = MODELS[engine]
+    return {"method": f"logistic regression on {', '.join(m['coef'])}", "set": CALIBRATION_SET,
+            "auc": m["auc"], "prior_fake": PRIOR_FAKE, "intercept": m["intercept"], "coef": dict(m["coef"]),
+            "applies_to": APPLIES_TO.get(engine, ""),
+            "caveat": ("a probability for photographs like those of the calibration set; an authentic photo "
+                       "saved twice also shows a double-compression history")}
+
+
+def calibrated_score(engine: str, features: dict[str, float]) -> tuple[float | None, dict[str, Any] | None]:
+    """(probability, calibration record), or (None, None) for an uncalibrated engine."""
+    m = MODELS.get(engine)
+    if m is None or m["auc"] < MIN_AUC:
+        return None, None
+    z = m["intercept"] + sum(c * float(features[k]) for k, c in m["coef"].items())
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))), calibration_record(engine)
+
+
+def no_score_note(engine: str) -> str:
+    """Why an engine gives no image-level score."""
+    auc = NO_SCORE.get(engine)
+    if auc is None:
+        return "this engine gives no image-level score: judge its map"
+    return (f"no image-level score: this engine's whole-image statistic separated manipulated from authentic "
+            f"photographs no better than chance on the calibration set (AUC {auc:.2f} < {MIN_AUC}); judge its map")
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-3, iterations: int = 50) -> tuple[float, np.ndarray]:
+    """Intercept and coefficients of a logistic regression by Newton's method (small ridge)."""
+    x = np.asarray(x, dtype=np.float64).reshape(len(y), -1)
+    y = np.asarray(y, dtype=np.float64)
+    a = np.c_[np.ones(len(y)), x]
+    w = np.zeros(a.shape[1])
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-np.clip(a @ w, -60, 60)))
+        g = a.T @ (p - y) + l2 * np.r_[0.0, w[1:]]
+        hess = (a * (p * (1 - p))[:, None]).T @ a + l2 * np.diag(np.r_[0.0, np.ones(len(w) - 1)])
+        step = np.linalg.solve(hess + 1e-9 * np.eye(len(w)), g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return float(w[0]), w[1:]
