@@ -1,0 +1,111 @@
+"""The fused weight-free default (``fusion``): ADQ + Splicebuster + copy-move.
+
+Synthetic (``synth_jpeg_splices``): F1-best >= 0.9 on every JPEG splice case, the
+uncompressed-host case included (Splicebuster takes over where there is no JPEG history:
+measured 0.99); 0 % of pixels above 0.5 on the single-compressed pristine JPEGs.
+Real photographs (``../shared/casia-dev``, skipped when absent): on a fixed subset of 25
+manipulated and 20 authentic photos, mean F1-best (official rule) >= 0.5 and score AUC
+>= 0.8, with at most 1 % of authentic pixels above 0.5.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.engines.classical.synth_jpeg_splices import evidence_from_bytes, jpeg_bytes, jpeg_set, pristine_set
+from trufor_desk.engines.classical.fusion import FusionEngine
+from trufor_desk.engines.registry import DEFAULT_WEIGHT_FREE
+from trufor_desk.evaluation.metrics import localization_f1, roc_auc
+
+CASIA = Path(__file__).resolve().parents[4] / "shared" / "casia-dev"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    return FusionEngine()
+
+
+def test_is_the_weight_free_default():
+    assert DEFAULT_WEIGHT_FREE == "fusion"
+
+
+def test_synthetic_splices_and_pristine(engine, tmp_path):
+    for case in jpeg_set():
+        res = engine.analyze(evidence_from_bytes(case.data, tmp_path, case.name + ".jpg"))
+        f1 = localization_f1(res.localization, case.mask)["f1_best_strict"]
+        assert f1 >= 0.9, (case.name, f1)
+        assert res.reliability is not None and res.reliability.shape == case.mask.shape
+        assert {"splicebuster", "adq_single", "copymove"} <= set(res.extras)
+    for name, data in pristine_set():
+        res = engine.analyze(evidence_from_bytes(data, tmp_path, name + ".jpg"))
+        assert (res.localization > 0.5).mean() == 0.0, name
+        assert res.score is not None and res.score < 0.5 and res.score_is_probability
+
+
+def test_provenance_records_each_detectors_share(engine, tmp_path):
+    import json
+
+    case = jpeg_set()[0]
+    res = engine.analyze(evidence_from_bytes(case.data, tmp_path, "a.jpg"))
+    details = json.loads(res.provenance["engine_details_json"])
+    shares = details["shares"]
+    assert set(shares) == {"adq", "splicebuster", "copymove"}
+    assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
+    assert shares["adq"] > 0.5  # a double-compressed host: ADQ leads
+    assert res.score_calibration["set"].startswith("casia-dev") and res.score_calibration["auc"] >= 0.7
+
+
+def test_non_jpeg_rests_on_noise_and_has_no_score(engine, tmp_path):
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.evidence import open_evidence
+
+    path = tmp_path / "x.png"
+    Image.fromarray(natural_content(192, 256, 3)).save(path)
+    res = engine.analyze(open_evidence(path))
+    assert res.score is None and res.score_calibration is None
+    assert np.array_equal(res.localization, np.maximum(res.extras["splicebuster"], res.extras["copymove"]))
+    assert any("calibrated for JPEG" in n for n in res.notes)
+
+
+def test_large_single_compressed_photo_stays_quiet(engine, tmp_path):
+    """A 3 MP single-compressed photo (camera-like content at q92): no false alarm."""
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+
+    rgb = natural_content(1536, 2048, 7)
+    res = engine.analyze(evidence_from_bytes(jpeg_bytes(rgb, 92), tmp_path, "big.jpg"))
+    assert (res.localization > 0.5).mean() < 0.01
+    assert res.score < 0.5
+
+
+def _subset(kind: str, prefix: str, n: int) -> list[Path]:
+    return sorted(p for p in (CASIA / kind).iterdir() if p.name.startswith(prefix))[:n]
+
+
+@pytest.mark.skipif(not (CASIA / "fake").is_dir(), reason=f"casia-dev not found at {CASIA} (real-photo check)")
+def test_real_photographs_subset(engine):
+    from PIL import Image
+
+    from trufor_desk.evidence import open_evidence
+
+    fakes = _subset("fake", "Sp_D", 15) + _subset("fake", "Sp_S", 10)
+    reals = _subset("real", "Au", 20)
+    f1, scores, labels, false_alarm = [], [], [], []
+    for p in fakes:
+        res = engine.analyze(open_evidence(p))
+        mask = np.asarray(Image.open(CASIA / "mask" / (p.stem + ".png")).convert("L")) > 127
+        f1.append(localization_f1(res.localization, mask)["f1_best"])
+        scores.append(res.score)
+        labels.append(True)
+    for p in reals:
+        res = engine.analyze(open_evidence(p))
+        false_alarm.append(float((res.localization > 0.5).mean()))
+        scores.append(res.score)
+        labels.append(False)
+    assert np.mean(f1) >= 0.5, np.mean(f1)
+    assert roc_auc(np.array(scores), np.array(labels)) >= 0.8
+    assert np.mean(false_alarm) <= 0.01, np.mean(false_alarm)
