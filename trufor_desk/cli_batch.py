@@ -34,7 +34,7 @@ def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.
         "batch", help="analyse a whole collection into a results folder (resumable)",
         description="Analyse every image in folders (recursively) and glob patterns. Writes OUT_DIR/results.csv "
                     "and results.jsonl (one row per file: path, sha256, width, height, engine, params, score, "
-                    "status, error, seconds, versions) and one .npz per image. Rerunning resumes: files whose "
+                    "status, error, seconds, versions, verdict) and one .npz per image. Rerunning resumes: files whose "
                     "result exists for the same content, engine and parameters are skipped.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
                                                                "(e.g. 'photos/**/*.jpg')")

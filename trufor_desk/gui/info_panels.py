@@ -11,15 +11,21 @@ HELP_HTML = """
 <p><b>Localization map</b> — per-pixel probability that the pixel was manipulated (TruFor) or a
 suspiciousness measure (weight-free engines). Only values above the <i>localization threshold</i>
 are drawn; use <i>Outline only</i> to see the image underneath.</p>
-<p><b>Reliability map</b> — TruFor's confidence in its own map. Where it is low (greyed out below the
+<p><b>Reliability map</b> — where the map can be trusted (TruFor's confidence; for the weight-free
+engines, where their evidence exists). Where it is low (greyed out below the
 <i>reliability threshold</i>) the map may miss a forgery or raise false alarms: saturated, flat, very dark
 or heavily compressed areas are typical.</p>
-<p><b>Integrity score</b> — probability that the whole image was manipulated. 0.5 is the decision point. A
-low score does <i>not</i> prove authenticity; always read it with the reliability map beside it.</p>
+<p><b>Integrity score</b> — called a probability only where it is calibrated: TruFor's detection head,
+and the weight-free <b>fusion</b>, <b>adq</b> and <b>copymove</b> engines, calibrated on a named set of real
+photographs (the panel names it). Other weight-free engines give no image-level score. The verdict above the
+score comes from the score <i>and</i> the map in reliable areas, so they never disagree. A low score does
+<i>not</i> prove authenticity; always read it with the reliability map beside it.</p>
 <p><b>Noiseprint++</b> — the camera fingerprint residual. Areas with a different texture, strength or
 8×8 JPEG grid pattern can come from another source. It is evidence to interpret, not a verdict.</p>
 <h3>Weight-free engines</h3>
-<p><b>splicebuster</b>, <b>noise</b>: inconsistencies of local noise statistics. <b>jpeg</b>: JPEG grid
+<p><b>fusion</b> (the default without TruFor weights): double quantisation + noise + copy-move in one map,
+each detector kept as a layer. <b>adq</b>: blocks compressed only once in a re-saved JPEG.
+<b>splicebuster</b>, <b>noise</b>: inconsistencies of local noise statistics. <b>jpeg</b>: JPEG grid
 and double-compression traces (JPEG files only). <b>ela</b>, <b>ghost</b>: recompression differences,
 visual aids without a score. <b>copymove</b>: regions duplicated inside the image (both copies are marked).</p>
 <h3>Limits</h3>

@@ -198,7 +198,7 @@ class MainWindow(QMainWindow):
         self.act_report = self._action("Export report…", lambda: self.cases.export_report(), "Ctrl+P",
                                        "Write the PDF case report (hashes, methods, parameters, results)")
         self.act_triage = self._action("Open batch results…", self.open_triage_dialog, "Ctrl+B",
-                                       "Browse a `trufor-desk batch` output folder sorted by score")
+                                       "Browse a `trufor-desk batch` output folder sorted by verdict, then score")
         self.act_note = self._action("Add note…", lambda: self.cases.add_note(), "Ctrl+N",
                                      "Add a note to the case for the current image")
         self.act_annotate = self._action("Annotate selection…", lambda: self.cases.annotate_selection(), "Ctrl+L",

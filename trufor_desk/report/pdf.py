@@ -76,6 +76,41 @@ METHODS: dict[str, Method] = {
          "social-network recompression can reduce its accuracy.",
          "Results depend on the checkpoint: the weights SHA-256 identifies the exact model used."),
         "1 = likely manipulated (network probability per pixel)"),
+    "fusion": Method(
+        "Fusion of weight-free detectors (default without TruFor weights)",
+        "Three training-free detectors combined into one map: aligned double quantisation over all 63 DCT "
+        "frequencies (blocks of a re-saved JPEG that were compressed only once), Splicebuster's noise "
+        "statistics (weighted down, and capped below the decision threshold, where the image has a JPEG "
+        "double-compression history) and SIFT copy-move (added with a small weight). The reliability map is "
+        "the double-quantisation evidence per block where that history exists, Splicebuster's elsewhere. "
+        "The image-level score is a logistic calibration of the strength of the double-compression history, "
+        "fitted on a named set of real photographs; non-JPEG images get no score. The share each detector "
+        "contributed is recorded in the parameters.",
+        ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
+         "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
+         "D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
+         "IEEE WIFS 2015.",
+         "I. Amerini et al., \"A SIFT-based forensic method for copy-move attack detection and transformation "
+         "recovery\", IEEE Transactions on Information Forensics and Security 6(3), 2011."),
+        ("The score is calibrated on CASIA v1.0 photographs (camera-original authentic JPEGs): an authentic "
+         "photo saved twice, e.g. re-shared online, also shows a double-compression history and can score "
+         "high; judge the map, which must show a region with another history.",
+         "A splice saved once, with no earlier compression of the host, leaves no double-quantisation trace; "
+         "then only the weaker noise and copy-move evidence remain.",),
+        "1 = block compressed once in a re-saved JPEG, or unlike the image's noise statistics"),
+    "adq": Method(
+        "Aligned double quantisation (ADQ)",
+        "On the file's own 8x8 grid, the DCT coefficients of each of the 63 AC frequencies are recomputed and "
+        "divided by the file's quantisation steps; the primary step of an earlier compression is estimated per "
+        "frequency by maximum likelihood (single- vs double-quantisation mixture, unquantised distribution "
+        "estimated on a shifted grid). Blocks whose values fit single quantisation better are marked.",
+        ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
+         "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
+         "Z. Lin, J. He, X. Tang, C.-K. Tang, \"Fast, automatic and fine-grained tampered JPEG image detection "
+         "via DCT coefficient analysis\", Pattern Recognition 42(11), 2009."),
+        ("JPEG files only; needs an earlier compression of the host on the same grid; a re-saved authentic "
+         "photo has a double-compression history too.",),
+        "1 = block compressed only once in a double-compressed JPEG"),
     "splicebuster": Method(
         "Splicebuster",
         "A blind, training-free detector: co-occurrences of quantised high-pass noise residuals are computed "

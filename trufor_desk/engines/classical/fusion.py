@@ -121,7 +121,8 @@ class FusionEngine:
         if cm is not None and cm.localization.max() > 0.5:
             notes.append(f"copy-move: a region cloned within the image was verified (weight {w_cm:.2f} in the map; "
                          "see the copymove layer, and rule out natural repetitions)")
-        notes.extend(n for n in sb.notes)
+        if not sb.applicable:  # (its "no image-level score" note is about Splicebuster alone)
+            notes.extend(f"splicebuster: {n}" for n in sb.notes)
 
         extras: dict[str, np.ndarray] = {"splicebuster": sb_map}
         if d["applicable"]:
