@@ -30,7 +30,14 @@ def main() -> int:
     win = MainWindow()
     win.setGeometry(0, 0, 1600, 1000)
     win.show()
-    win.open_path(REPO / "resources" / "samples" / "sample_splice.jpg")
+    # a neutral evidence folder, so that no developer's machine path shows in the metadata panel
+    import tempfile
+
+    evidence_dir = Path(tempfile.mkdtemp(prefix="case-")) / "evidence"
+    evidence_dir.mkdir()
+    sample = evidence_dir / "sample_splice.jpg"
+    shutil.copyfile(REPO / "resources" / "samples" / "sample_splice.jpg", sample)
+    win.open_path(sample)
     win.analyze()
     win.wait_idle(600_000)
     if win.last_error is not None and win.last_error.isVisible():
