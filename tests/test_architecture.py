@@ -12,10 +12,11 @@ from tests.conftest import requires_kit
 
 CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.engines.base",
         "trufor_desk.engines.trufor.engine", "trufor_desk.engines.trufor.model",
-        "trufor_desk.engines.trufor.weights", "trufor_desk.cli_weights", "trufor_desk.hashing",
-        "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli_report", "trufor_desk.render.layers",
+        "trufor_desk.engines.trufor.weights", "trufor_desk.cli.weights", "trufor_desk.hashing",
+        "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli.report", "trufor_desk.render.layers",
         "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics", "trufor_desk.batch",
-        "trufor_desk.cli_batch", "trufor_desk.batch.results", "trufor_desk.cli_evaluate",
+        "trufor_desk.cli.batch", "trufor_desk.batch.results", "trufor_desk.cli.evaluate",
+        "trufor_desk.cli.analyze", "trufor_desk.cli.args", "trufor_desk.cli.progress",
         "trufor_desk.evaluation.dataset"]
 
 
@@ -30,7 +31,7 @@ def test_core_never_imports_qt():
 
 
 def test_cli_parser_does_not_import_torch():
-    out = _run("import sys, trufor_desk.cli as c\nc._build_parser()\nprint('torch' in sys.modules)")
+    out = _run("import sys, trufor_desk.cli.entry as c\nc._build_parser()\nprint('torch' in sys.modules)")
     assert out.strip() == "False"
 
 

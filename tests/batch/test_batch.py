@@ -282,7 +282,7 @@ def test_batch_core_imports_neither_qt_nor_torch_nor_ray():
     import subprocess
     import sys
 
-    code = ("import sys, trufor_desk.batch, trufor_desk.batch.ray_backend, trufor_desk.cli_batch as c, argparse\n"
+    code = ("import sys, trufor_desk.batch, trufor_desk.batch.ray_backend, trufor_desk.cli.batch as c, argparse\n"
             "c.add_batch_parser(argparse.ArgumentParser().add_subparsers())\n"
             "print(sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph', 'torch', 'ray'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 import torch
 
-from trufor_desk import cli_weights
+from trufor_desk.cli import weights as cli_weights
 from trufor_desk.cli import main as cli_main
 from trufor_desk.engines.trufor import weights as w
 from trufor_desk.errors import WeightsError
@@ -234,7 +234,7 @@ def no_proxy(monkeypatch):
 
 def test_module_import_does_not_import_torch():
     code = (
-        "import sys; import trufor_desk.engines.trufor.weights, trufor_desk.cli_weights; "
+        "import sys; import trufor_desk.engines.trufor.weights, trufor_desk.cli.weights; "
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -237,7 +237,7 @@ def test_signed_report(saved_case, tmp_path, monkeypatch):
 
 @requires_kit
 def test_trufor_report_prints_the_weights_hash(synth_weights, tmp_path):
-    from trufor_desk.cli_report import implicit_case
+    from trufor_desk.cli.report import implicit_case
     from trufor_desk.hashing import sha256_file
 
     img = tmp_path / "small.png"

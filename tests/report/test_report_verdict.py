@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import REPO, requires_kit
 from trufor_desk.case import load_case
-from trufor_desk.cli_report import implicit_case
+from trufor_desk.cli.report import implicit_case
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.engines.registry import create_engine
 from trufor_desk.evidence import open_evidence

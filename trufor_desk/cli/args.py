@@ -1,4 +1,4 @@
-"""Command-line options shared by the commands that run an engine (analyze, batch, report)."""
+"""Command-line options shared by the commands that run an engine (analyze, batch, report, case)."""
 
 from __future__ import annotations
 
@@ -18,23 +18,3 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
                    help="TruFor arithmetic: fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster "
                         "and approximate")
-
-
-class StderrBar:
-    """Base for command progress: subclasses create ``self.bar`` (tqdm) only when stderr is
-    a terminal; messages go above the bar, or to stderr as plain lines without one."""
-
-    bar = None
-
-    def write(self, line: str) -> None:
-        import sys
-
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None

@@ -21,14 +21,14 @@ import argparse
 import sys
 from typing import Any
 
-from trufor_desk.cli_args import StderrBar
+from trufor_desk.cli.progress import StderrBar
 from trufor_desk.errors import UserError
 
 __all__ = ["add_batch_parser", "run_batch"]
 
 
 def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
-    from trufor_desk.cli_args import add_engine_arguments
+    from trufor_desk.cli.args import add_engine_arguments
 
     p = subparsers.add_parser(
         "batch", help="analyse a whole collection into a results folder (resumable)",

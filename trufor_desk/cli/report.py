@@ -30,7 +30,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
-from trufor_desk.cli_args import add_engine_arguments
+from trufor_desk.cli.args import add_engine_arguments
 from trufor_desk.errors import UserError
 
 __all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "implicit_case",
@@ -115,9 +115,9 @@ def _progress():
     if not sys.stderr.isatty():
         return None
     try:
-        from trufor_desk.cli import _Bar
+        from trufor_desk.cli.progress import PercentBar
 
-        return _Bar("analysing")
+        return PercentBar("analysing")
     except Exception:  # pragma: no cover - the bar is a nicety
         return None
 

@@ -1,6 +1,6 @@
 """``trufor-desk evaluate``: score a detector on a dataset folder with ground truth.
 
-Wired into the main CLI with two calls (like ``cli_weights``)::
+Wired into the main CLI with two calls (like ``weights``)::
 
     add_evaluate_parser(sub)                 # in _build_parser()
     if args.command == "evaluate": return run_evaluate(args)
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from trufor_desk.cli_args import StderrBar
+from trufor_desk.cli.progress import StderrBar
 from trufor_desk.errors import Cancelled, UserError
 
 __all__ = ["add_evaluate_parser", "run_evaluate"]

@@ -1,0 +1,98 @@
+"""``trufor-desk`` command line: the parser and the dispatch to each subcommand's module.
+
+Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results; cli/analyze.py),
+``weights`` (install / check / download the TruFor checkpoint; cli/weights.py), ``report`` and
+``case`` (cli/report.py), ``evaluate`` (cli/evaluate.py), ``batch`` (cli/batch.py) and ``gui``;
+without a subcommand the investigator window opens.  A new subcommand group is a module with
+``add_<name>_parser(sub)`` and ``run_<name>(args)``, wired in below.
+
+Error policy: every problem the user can fix is one ``error: ...`` line on stderr (no
+traceback, no warnings) and a non-zero exit; other images of the same call still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from typing import Sequence
+
+from trufor_desk import __version__
+from trufor_desk.cli.analyze import add_analyze_parser, run_analyze
+from trufor_desk.errors import UserError
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from trufor_desk.cli.weights import add_weights_parser
+
+    p = argparse.ArgumentParser(prog="trufor-desk",
+                                description="Image forgery analysis for forensic examiners (TruFor and more).")
+    p.add_argument("--version", action="version", version=f"trufor-desk {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    add_analyze_parser(sub)
+    g = sub.add_parser("gui", help="open the investigator window (the default without a command)")
+    g.add_argument("images", nargs="*", metavar="IMAGE")
+    g.add_argument("--engine", default=None, help="engine selected in the toolbar")
+    g.add_argument("--analyze", action="store_true", help="analyse the last opened image right away")
+
+    add_weights_parser(sub)
+    from trufor_desk.cli.report import add_case_parser, add_report_parser
+
+    add_report_parser(sub)
+    add_case_parser(sub)
+    from trufor_desk.cli.evaluate import add_evaluate_parser
+
+    add_evaluate_parser(sub)
+    from trufor_desk.cli.batch import add_batch_parser
+
+    add_batch_parser(sub)
+    return p
+
+
+def _error(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    warnings.simplefilter("ignore")  # the CLI speaks through its own error lines only
+    parser = _build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "analyze":
+            return run_analyze(args)
+        if args.command == "weights":
+            from trufor_desk.cli.weights import run_weights
+
+            return run_weights(args)
+        if args.command == "batch":
+            from trufor_desk.cli.batch import run_batch
+
+            return run_batch(args)
+        if args.command == "evaluate":
+            from trufor_desk.cli.evaluate import run_evaluate
+
+            return run_evaluate(args)
+        if args.command == "report":
+            from trufor_desk.cli.report import run_report
+
+            return run_report(args)
+        if args.command == "case":
+            from trufor_desk.cli.report import run_case
+
+            return run_case(args)
+        from trufor_desk.gui.app import run_gui
+
+        if args.command == "gui":
+            return run_gui(args.images, args.engine, args.analyze)
+        return run_gui([])
+    except UserError as exc:
+        _error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
