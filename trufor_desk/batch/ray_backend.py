@@ -67,7 +67,7 @@ from typing import Any, Iterator
 
 from trufor_desk.errors import UserError
 
-from .runner import JobSpec, Worker
+from .jobs import JobSpec, Worker
 
 INSTALL_HINT = ("the ray backend needs Ray, which is not installed: "
                 "pip install \"trufor-desk[cluster]\" (or pip install \"ray[data]\")")

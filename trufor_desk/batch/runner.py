@@ -17,7 +17,7 @@ Resuming is by content: a rerun skips a file when the journal's last row for its
 engine version are unchanged.  Error rows are retried on every run (the cause may have
 been memory or a file being copied); a file that is still bad gets a fresh error row.
 
-The work itself happens in a :class:`Worker`, which holds one engine (so TruFor loads its
+The work itself happens in a :class:`~trufor_desk.batch.jobs.Worker`, which holds one engine (so TruFor loads its
 model once per worker) and turns a path into a row plus the ``.npz`` bytes.  The driver
 alone writes files, whichever backend runs the workers: in this process
 (``workers=1``), in a pool of spawned processes (``workers>1``), or as Ray actors
@@ -31,19 +31,18 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import io
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from trufor_desk.atomic import write_bytes_atomic
-from trufor_desk.errors import EvidenceError, UserError, WeightsError
+from trufor_desk.errors import UserError
 
-from .results import (COLUMNS, CSV_NAME, JSONL_NAME, compact_json, csv_cells, iter_jsonl, latest_rows,
+from .jobs import JobSpec, Worker, make_job
+from .results import (COLUMNS, CSV_NAME, JSONL_NAME, csv_cells, iter_jsonl, latest_rows,
                       npz_name, npz_path_for, write_csv)
 
 __all__ = ["COLUMNS", "IMAGE_EXTENSIONS", "BatchProgress", "BatchSummary", "JobSpec", "Worker",
@@ -119,185 +118,6 @@ def collect_inputs(inputs: Iterable[str | os.PathLike], exclude: str | os.PathLi
     if not out:
         raise UserError("no images found in: " + ", ".join(os.fspath(i) for i in inputs))
     return out
-
-
-# -- the engine's identity --------------------------------------------------------------
-def engine_params(engine: Any) -> dict[str, Any]:
-    """The settings that decide an engine's numbers, independent of any one image.
-
-    Used as the ``params`` column and as half of the resume key.  TruFor's include the
-    SHA-256 of its checkpoint, so other weights mean a fresh analysis.
-    """
-    if callable(getattr(engine, "params", None)):
-        params = dict(engine.params())
-    elif isinstance(getattr(engine, "DEFAULTS", None), dict):
-        params = {**engine.DEFAULTS, **getattr(engine, "options", {})}
-    else:
-        params = dict(getattr(engine, "options", {}) or {})
-    weights = getattr(engine, "weights_path", None)
-    if weights is not None:
-        from trufor_desk.hashing import sha256_file
-
-        try:
-            params["weights_sha256"] = sha256_file(weights)
-        except OSError as exc:
-            raise WeightsError(f"{weights}: cannot read the weights ({exc.strerror or exc})") from None
-    return json.loads(compact_json(params))  # tuples -> lists, exactly what the row will hold
-
-
-def engine_versions(engine: Any, result: Any = None) -> dict[str, str]:
-    """What produced a row (``versions`` column): the engine's version, the library versions
-    the result's provenance records (numpy, scipy, opencv, pillow, torch, python,
-    trufor_desk, ...) and the device.  Without a result (an error row) the same keys come
-    from this process's environment."""
-    from trufor_desk.engines.base import provenance_versions, standard_provenance
-
-    if result is not None:
-        prov = result.provenance
-    else:
-        prov = standard_provenance(None, device=str(getattr(engine, "device", None) or "cpu"))
-    v = {"engine": str(getattr(engine, "version", "")), **provenance_versions(prov)}
-    if prov.get("device"):
-        v["device"] = str(prov["device"])
-    return v
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """Everything a worker needs to rebuild the driver's engine (picklable, small)."""
-
-    engine: str
-    options: dict[str, Any]
-    params_json: str
-    engine_version: str
-
-
-def make_job(engine_name: str, options: dict[str, Any]) -> tuple[JobSpec, Any]:
-    """Create the engine once in the driver: checks the name, device and weights early
-    (one error line instead of one per image) and fixes the parameters of the run."""
-    from trufor_desk.engines.registry import create_engine
-
-    engine = create_engine(engine_name, **options)
-    job = JobSpec(engine=engine_name, options=dict(options),
-                  params_json=compact_json(engine_params(engine)),
-                  engine_version=str(getattr(engine, "version", "")))
-    return job, engine
-
-
-# -- one image --------------------------------------------------------------------------
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split()) or "unknown error"
-
-
-def npz_bytes(arrays: dict) -> bytes:
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
-class Worker:
-    """One engine, created once, analysing one path at a time.
-
-    :meth:`process` never raises for a bad image: it returns an outcome dict with
-    ``kind`` ``"row"`` (``row`` and, when ok, ``npz`` bytes), ``"skipped"`` (the file
-    still has the SHA-256 of its finished result) or ``"fatal"`` (the engine itself is
-    broken, e.g. weights that cannot be loaded; ``message`` says why).
-    """
-
-    def __init__(self, job: JobSpec, engine: Any = None, threads: int | None = None):
-        self.job = job
-        self.fatal: str | None = None
-        self.engine = engine
-        if threads:
-            _limit_threads(threads)
-        try:
-            if self.engine is None:
-                from trufor_desk.engines.registry import create_engine
-
-                self.engine = create_engine(job.engine, **job.options)
-                mine = compact_json(engine_params(self.engine))
-                if mine != job.params_json:
-                    self.fatal = (f"this worker's {job.engine} engine differs from the driver's "
-                                  f"(parameters {mine} != {job.params_json}); install the same weights "
-                                  "and version on every node")
-            self.versions_json = compact_json(engine_versions(self.engine))
-        except UserError as exc:
-            self.fatal = _one_line(exc)
-        except Exception as exc:  # noqa: BLE001 - reported to the driver, which stops
-            self.fatal = _one_line(f"cannot create the {job.engine} engine: {type(exc).__name__}: {exc}")
-
-    def _row(self, path: str, **values: Any) -> dict:
-        row = {c: None for c in COLUMNS}
-        row.update(path=path, sha256="", engine=self.job.engine, params=self.job.params_json,
-                   error="", versions=getattr(self, "versions_json", "{}"))
-        row.update(values)
-        return row
-
-    def process(self, path: str, expect_sha256: str = "") -> dict:
-        if self.fatal is not None:
-            return {"kind": "fatal", "message": self.fatal}
-        from trufor_desk.evidence import open_evidence
-        from trufor_desk.hashing import sha256_file
-
-        t0 = time.perf_counter()
-        if expect_sha256:
-            try:
-                if sha256_file(path) == expect_sha256:
-                    return {"kind": "skipped"}
-            except OSError:
-                pass  # open_evidence below reports the problem as a row
-
-        def error(message: str, **values: Any) -> dict:
-            return {"kind": "row", "row": self._row(path, status="error", error=_one_line(message),
-                                                     seconds=round(time.perf_counter() - t0, 3), **values)}
-
-        try:
-            ev = open_evidence(path)
-        except EvidenceError as exc:
-            try:
-                sha = sha256_file(path)
-            except OSError:
-                sha = ""
-            return error(str(exc), sha256=sha)
-        except MemoryError:
-            return error(f"{path}: not enough memory to open this image")
-        known = {"sha256": ev.sha256, "width": ev.width, "height": ev.height}
-        try:
-            result = self.engine.analyze(ev)
-            data = npz_bytes(result.to_npz_dict())
-        except WeightsError as exc:
-            return {"kind": "fatal", "message": _one_line(exc)}
-        except UserError as exc:
-            return error(str(exc), **known)
-        except MemoryError:
-            return error(f"{path}: not enough memory to analyse this {ev.width}x{ev.height} image", **known)
-        except Exception as exc:  # noqa: BLE001 - an engine failure on one image is that image's row
-            return error(f"{path}: {self.job.engine} failed: {type(exc).__name__}: {exc}", **known)
-        from trufor_desk.render.verdict import verdict_for_result
-
-        score = None if result.score is None else round(float(result.score), 6)
-        row = self._row(path, status="ok", score=score, seconds=round(time.perf_counter() - t0, 3),
-                        versions=compact_json(engine_versions(self.engine, result)),
-                        verdict=verdict_for_result(result).category, **known)
-        return {"kind": "row", "row": row, "npz": data}
-
-
-def _limit_threads(n: int) -> None:
-    """Share the machine between workers: each uses ``n`` threads (set before torch loads)."""
-    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        os.environ[var] = str(n)
-    try:
-        import cv2
-
-        cv2.setNumThreads(n)
-    except ImportError:  # pragma: no cover
-        pass
-    if "torch" in sys.modules:
-        import torch
-
-        torch.set_num_threads(n)
 
 
 # -- the output folder --------------------------------------------------------------------
