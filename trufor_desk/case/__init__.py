@@ -1,11 +1,12 @@
 """Cases: evidence references, analyses, notes, region annotations and a hash-chained
 audit log, saved atomically as ``.tfcase`` zips (JSON + npz, no pickle).  Qt-free."""
 
+from .comparison import ComparisonRecord
 from .model import (Annotation, AnalysisRecord, AuditEntry, Case, EvidenceRef, Note, arrays_digest,
                     canonical_json, fixed_clock, result_from_npz, verify_chain)
 from .store import (EvidenceStatus, Verification, case_bytes, check_evidence, load_case, save_case,
                     verify_case)
 
-__all__ = ["Annotation", "AnalysisRecord", "AuditEntry", "Case", "EvidenceRef", "Note", "arrays_digest",
+__all__ = ["ComparisonRecord", "Annotation", "AnalysisRecord", "AuditEntry", "Case", "EvidenceRef", "Note", "arrays_digest",
            "canonical_json", "fixed_clock", "result_from_npz", "verify_chain", "EvidenceStatus",
            "Verification", "case_bytes", "check_evidence", "load_case", "save_case", "verify_case"]

@@ -342,6 +342,7 @@ class Case:
         self.analyses: list[AnalysisRecord] = []
         self.notes: list[Note] = []
         self.annotations: list[Annotation] = []
+        self.comparisons: list = []  # ComparisonRecord (trufor_desk.case.comparison)
         self.audit: list[AuditEntry] = []
         self.verification = None  # set by load_case / verify_case
         self.load_problems: list[str] = []  # inconsistencies found while reading a .tfcase
@@ -396,6 +397,12 @@ class Case:
             if a.id == analysis_id:
                 return a
         raise UserError(f"case {self.case_id} has no analysis {analysis_id!r}")
+
+    def get_comparison(self, comparison_id: str):
+        for c in self.comparisons:
+            if c.id == comparison_id:
+                return c
+        raise UserError(f"case {self.case_id} has no comparison {comparison_id!r}")
 
     def analyses_of(self, evidence_id: str) -> list[AnalysisRecord]:
         return [a for a in self.analyses if a.evidence_id == evidence_id]
@@ -517,6 +524,18 @@ class Case:
                                       "digest": ann.digest()}, ann.author)
         return ann
 
+    def add_comparison(self, comparison, actor: str | None = None):
+        """Record a :class:`~trufor_desk.compare.comparison.Comparison` (sources, mode, view,
+        registration, numbers and figures) as item ``C<n>``."""
+        from .comparison import record_from
+
+        rec = record_from(self, comparison, self._next_id("C", self.comparisons), self._now())
+        self.comparisons.append(rec)
+        self.log("comparison_added", {"comparison_id": rec.id, "evidence_ids": rec.evidence_ids,
+                                      "registered": rec.registered, "arrays_sha256": rec.arrays_sha256,
+                                      "digest": rec.digest()}, actor)
+        return rec
+
     # -- serialisation -------------------------------------------------------------------
 
     def header(self) -> dict:
@@ -531,6 +550,8 @@ class Case:
         d["analyses"] = [a.record() for a in self.analyses]
         d["notes"] = [n.record() for n in self.notes]
         d["annotations"] = [a.record() for a in self.annotations]
+        if self.comparisons:  # absent when empty: cases without comparisons keep their bytes
+            d["comparisons"] = [c.record() for c in self.comparisons]
         d["audit"] = [e.record() for e in self.audit]
         return d
 

@@ -31,6 +31,7 @@ import numpy as np
 from trufor_desk.atomic import atomic_open, output_target
 from trufor_desk.errors import UserError
 
+from .comparison import ComparisonRecord
 from .model import (Annotation, AnalysisRecord, AuditEntry, Case, EvidenceRef, Note, arrays_digest,
                     result_from_npz)
 
@@ -125,7 +126,8 @@ def check_evidence(ref: EvidenceRef, case_dir: Path | None = None, relpath: str 
 def _audit_digests(case: Case) -> dict[tuple[str, str], dict]:
     """(kind, id) -> details of the audit entry that introduced the item."""
     kinds = {"evidence_added": ("evidence", "evidence_id"), "analysis_added": ("analysis", "analysis_id"),
-             "note_added": ("note", "note_id"), "annotation_added": ("annotation", "annotation_id")}
+             "note_added": ("note", "note_id"), "annotation_added": ("annotation", "annotation_id"),
+             "comparison_added": ("comparison", "comparison_id")}
     out: dict[tuple[str, str], dict] = {}
     for e in case.audit:
         if e.action in kinds:
@@ -140,7 +142,8 @@ def check_content(case: Case) -> list[str]:
     logged = _audit_digests(case)
     present: set[tuple[str, str]] = set()
     groups: list[tuple[str, list]] = [("evidence", case.evidence), ("analysis", case.analyses),
-                                      ("note", case.notes), ("annotation", case.annotations)]
+                                      ("note", case.notes), ("annotation", case.annotations),
+                                      ("comparison", case.comparisons)]
     for kind, items in groups:
         for it in items:
             present.add((kind, it.id))
@@ -161,6 +164,9 @@ def check_content(case: Case) -> list[str]:
                 last = e.details["thresholds"]
         if last is not None and {k: float(v) for k, v in last.items()} != a.thresholds:
             problems.append(f"analysis {a.id}: thresholds differ from the last logged ones")
+    for c in case.comparisons:
+        if arrays_digest(c.figures) != c.arrays_sha256:
+            problems.append(f"comparison {c.id}: figure arrays differ from the recorded digest (edited)")
     if case.audit:
         first = case.audit[0]
         if first.action != "case_created":
@@ -239,6 +245,8 @@ def _write_zip(case: Case, fh, target: Path | None) -> None:
                 _write_member(zf, f"previews/{ref.id}.png", ref.preview_png, zipfile.ZIP_STORED)
         for a in case.analyses:
             _write_member(zf, f"analyses/{a.id}.npz", npz_bytes(a.result.to_npz_dict()), zipfile.ZIP_STORED)
+        for c in case.comparisons:
+            _write_member(zf, f"comparisons/{c.id}.npz", npz_bytes(c.figures), zipfile.ZIP_STORED)
 
 
 def save_case(case: Case, path: str | os.PathLike) -> Path:
@@ -348,6 +356,18 @@ def _case_from_doc(doc: dict, zf: zipfile.ZipFile, p: Path) -> Case:
         r["rect"] = _tuple_or_none(r.get("rect"))
         r["polygon"] = [tuple(pt) for pt in r["polygon"]] if r.get("polygon") is not None else None
         case.annotations.append(Annotation(**r))
+    for c in doc.get("comparisons", []):
+        raw = _read(zf, f"comparisons/{c['id']}.npz", _MAX_MEMBER_BYTES, p)
+        try:
+            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+                figures = {k: npz[k] for k in npz.files}
+        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+            raise UserError(f"{p}: damaged case file (comparison {c['id']}: {exc})") from None
+        rec = ComparisonRecord.from_doc(c, figures)
+        if rec.record() != c:
+            case.load_problems.append(f"comparison {rec.id}: its record in case.json is not in the expected form "
+                                      "(edited)")
+        case.comparisons.append(rec)
     for e in doc.get("audit", []):
         case.audit.append(AuditEntry(**e))
     return case

@@ -1,0 +1,69 @@
+"""Comparing two items of a case: an evidence image (``E1``) or an analysis (``A1``) shown as
+one of its layers.  The evidence files are re-opened and must still be what was taken in
+(same SHA-256); the comparison is built by :mod:`trufor_desk.compare` and recorded in the
+case (one audit entry)."""
+
+from __future__ import annotations
+
+from trufor_desk.errors import UserError
+
+
+def _open(case, evidence_id: str, cache: dict):
+    from trufor_desk.evidence import open_evidence
+
+    from .store import check_evidence
+
+    if evidence_id in cache:
+        return cache[evidence_id]
+    ref = case.get_evidence(evidence_id)
+    v = case.verification
+    status = next((s for s in v.evidence if s.evidence_id == evidence_id), None) if v is not None else None
+    if status is None:
+        status = check_evidence(ref, None, getattr(case, "_relpaths", {}).get(ref.id))
+    if status.status != "ok":
+        raise UserError(f"{ref.id} is {status.status} ({ref.path}): a comparison needs the evidence file as it "
+                        "was at intake")
+    ev = open_evidence(status.found_at or ref.path)
+    if ev.sha256 != ref.sha256:
+        raise UserError(f"{ref.id}: the file at {ev.path} is not the evidence taken in (SHA-256 differs)")
+    cache[evidence_id] = ev
+    return ev
+
+
+def case_source(case, item: str, layer: str | None = None, cache: dict | None = None):
+    """A :class:`~trufor_desk.compare.sources.Source` for ``item`` (evidence or analysis id)."""
+    from trufor_desk.compare.sources import image_source, layer_source
+
+    cache = {} if cache is None else cache
+    ids = {e.id for e in case.evidence}
+    if item in ids:
+        ev = _open(case, item, cache)
+        ref = case.get_evidence(item)
+        return image_source(ev, ref.id, f"{ref.id} {ref.name}")
+    if item in {a.id for a in case.analyses}:
+        a = case.get_analysis(item)
+        ev = _open(case, a.evidence_id, cache)
+        name = layer or "localization"
+        ref = case.get_evidence(a.evidence_id)
+        return layer_source(ev, ref.id, a.result, a.id, name, a.rect, f"{a.id} {a.engine} {name} of {ref.id}")
+    raise UserError(f"case {case.case_id} has no item {item!r}: give an evidence id (E1, ...) or an analysis "
+                    "id (A1, ...)")
+
+
+def compare_items(case, item_a: str, item_b: str, layer: str | None = None, register: bool = False,
+                  threshold: int | None = None, mode: str = "difference", view=None, actor: str | None = None):
+    """Build the comparison of two case items and add it to the case; returns (record, comparison)."""
+    from trufor_desk.compare.comparison import build_comparison
+    from trufor_desk.compare.metrics import DEFAULT_THRESHOLD
+
+    analyses = {a.id for a in case.analyses}
+    if layer is not None and item_a not in analyses and item_b not in analyses:
+        raise UserError("--layer names a layer of an analysis: give an analysis id (A1, ...) as one of the items")
+    if item_a == item_b and layer is None:
+        raise UserError(f"{item_a} compared with itself shows nothing")
+    cache: dict = {}
+    a = case_source(case, item_a, layer, cache)
+    b = case_source(case, item_b, layer, cache)
+    comparison = build_comparison(a, b, register_images=register, mode=mode, view=view,
+                                  threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
+    return case.add_comparison(comparison, actor=actor), comparison
