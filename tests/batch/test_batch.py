@@ -215,7 +215,7 @@ def test_broken_engine_stops_the_batch_with_one_error(collection, tmp_path):
 
 
 def test_folder_is_locked_while_a_batch_writes(collection, tmp_path):
-    from trufor_desk.batch.runner import OutputStore
+    from trufor_desk.batch.store import OutputStore
 
     store = OutputStore(tmp_path / "out")
     try:
