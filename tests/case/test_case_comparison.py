@@ -11,7 +11,7 @@ import pytest
 
 from tests.compare.scenes import jpeg_bytes, second_version, textured_scene
 from trufor_desk.case import Case, case_bytes, load_case, save_case
-from trufor_desk.case.compare_items import compare_items
+from trufor_desk.cli.case_compare import compare_items
 from trufor_desk.errors import UserError
 from trufor_desk.evidence import open_evidence
 

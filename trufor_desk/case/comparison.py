@@ -15,6 +15,8 @@ import numpy as np
 
 from trufor_desk.errors import UserError
 
+from .canonical import arrays_digest, plain, sha256_json
+
 FIGURE_KEYS = ("a", "b", "diff", "valid")
 
 
@@ -33,16 +35,12 @@ class ComparisonRecord:
     arrays_sha256: str = ""
 
     def record(self) -> dict:
-        from .model import _plain
-
-        return _plain({"id": self.id, "sources": self.sources, "mode": self.mode, "view": list(self.view),
+        return plain({"id": self.id, "sources": self.sources, "mode": self.mode, "view": list(self.view),
                        "registered": self.registered, "registration": self.registration,
                        "numbers": self.numbers, "diff_scale": self.diff_scale, "created": self.created,
                        "arrays_sha256": self.arrays_sha256})
 
     def digest(self) -> str:
-        from .model import sha256_json
-
         return sha256_json(self.record())
 
     @property
@@ -63,9 +61,9 @@ class ComparisonRecord:
 
 
 def record_from(case, comparison, comparison_id: str, created: str) -> ComparisonRecord:
-    """Check a :class:`~trufor_desk.compare.comparison.Comparison` against the case and record it."""
-    from .model import arrays_digest
-
+    """Check a :class:`~trufor_desk.compare.comparison.Comparison` against the case and record it
+    (read through its ``sources``, ``figures`` and ``record()``: the case never imports the
+    comparison package, which sits beside it)."""
     sources = [s.record() for s in comparison.sources]
     for s in sources:
         case.get_evidence(s["evidence_id"])

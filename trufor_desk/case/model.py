@@ -28,42 +28,12 @@ import numpy as np
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
+from .canonical import arrays_digest, canonical_json, plain as _plain, sha256_json  # noqa: F401 (re-exported)
+from .comparison import record_from
+
 GENESIS_HASH = "0" * 64
 PREVIEW_MAX_SIDE = 1024  # stored preview of each evidence image, used by reports
 Clock = Callable[[], datetime]
-
-
-# ---------------------------------------------------------------------------------------
-# canonical forms and digests
-
-
-def canonical_json(obj: Any) -> bytes:
-    """The one byte form hashed everywhere: sorted keys, no spaces, UTF-8."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False).encode("utf-8")
-
-
-def sha256_json(obj: Any) -> str:
-    return hashlib.sha256(canonical_json(obj)).hexdigest()
-
-
-def arrays_digest(arrays: dict[str, np.ndarray]) -> str:
-    """SHA-256 over (name, dtype, shape, bytes) of each array in name order.
-
-    ``.npz`` bytes carry zip timestamps, so the arrays themselves are hashed instead.
-    """
-    h = hashlib.sha256()
-    for name in sorted(arrays):
-        a = np.ascontiguousarray(arrays[name])
-        if a.dtype.kind == "U":  # unicode: hash the UTF-8 text, independent of the array width
-            payload = "\x00".join(str(x) for x in a.ravel()).encode("utf-8")
-            dtype = "str"
-        else:
-            payload = a.tobytes()
-            dtype = a.dtype.str
-        h.update(canonical_json([name, dtype, list(a.shape)]))
-        h.update(hashlib.sha256(payload).digest())
-    return h.hexdigest()
 
 
 def utc_iso(dt: datetime) -> str:
@@ -81,23 +51,6 @@ def system_clock() -> datetime:
 def fixed_clock(when: datetime) -> Clock:
     """A clock that always reads ``when`` (for reproducible implicit cases and tests)."""
     return lambda: when
-
-
-def _plain(value: Any) -> Any:
-    """numpy scalars/arrays and tuples -> JSON-ready Python values."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------
@@ -527,8 +480,6 @@ class Case:
     def add_comparison(self, comparison, actor: str | None = None):
         """Record a :class:`~trufor_desk.compare.comparison.Comparison` (sources, mode, view,
         registration, numbers and figures) as item ``C<n>``."""
-        from .comparison import record_from
-
         rec = record_from(self, comparison, self._next_id("C", self.comparisons), self._now())
         self.comparisons.append(rec)
         self.log("comparison_added", {"comparison_id": rec.id, "evidence_ids": rec.evidence_ids,

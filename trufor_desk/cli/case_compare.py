@@ -1,7 +1,11 @@
-"""Comparing two items of a case: an evidence image (``E1``) or an analysis (``A1``) shown as
-one of its layers.  The evidence files are re-opened and must still be what was taken in
-(same SHA-256); the comparison is built by :mod:`trufor_desk.compare` and recorded in the
-case (one audit entry)."""
+"""``trufor-desk case compare``: comparing two items of a case, an evidence image (``E1``) or
+an analysis (``A1``) shown as one of its layers.
+
+The evidence files are re-opened and must still be what was taken in (same SHA-256); the
+comparison is built by :mod:`trufor_desk.compare` and recorded in the case (one audit
+entry).  This joins the case and the comparison packages, which sit side by side below
+the entry points, so it lives here.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from trufor_desk.errors import UserError
 def _open(case, evidence_id: str, cache: dict):
     from trufor_desk.evidence import open_evidence
 
-    from .store import check_evidence
+    from trufor_desk.case.store import check_evidence
 
     if evidence_id in cache:
         return cache[evidence_id]
