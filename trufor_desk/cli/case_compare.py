@@ -71,3 +71,61 @@ def compare_items(case, item_a: str, item_b: str, layer: str | None = None, regi
     comparison = build_comparison(a, b, register_images=register, mode=mode, view=view,
                                   threshold=DEFAULT_THRESHOLD if threshold is None else threshold)
     return case.add_comparison(comparison, actor=actor), comparison
+
+
+def add_compare_parser(acts) -> None:
+    """``case compare CASE ITEM_A ITEM_B [--layer NAME] [--register]`` under ``case``."""
+    from trufor_desk.compare.metrics import DEFAULT_THRESHOLD
+
+    c = acts.add_parser(
+        "compare", help="compare two items of a case (images, or an image and a layer) and record it",
+        description="Compare two case items and record the comparison (sources, registration, numbers, "
+                    "figures) in the case and its audit log. An item is an evidence id (E1) or an analysis id "
+                    "(A1, shown as its --layer). A difference shows where two versions differ, not which one "
+                    "is the original.")
+    c.add_argument("case", metavar="CASE.tfcase")
+    c.add_argument("item_a", metavar="ITEM_A", help="the reference: evidence (E1) or analysis (A1) id")
+    c.add_argument("item_b", metavar="ITEM_B", help="compared with it (resampled onto ITEM_A when registered)")
+    c.add_argument("--layer", default=None, metavar="NAME",
+                   help="the layer of an analysis item: localization (default), reliability, np++ or an "
+                        "extra map's name")
+    c.add_argument("--register", action="store_true",
+                   help="align ITEM_B onto ITEM_A first (needed when they differ in size, crop or rotation)")
+    c.add_argument("--threshold", type=int, default=DEFAULT_THRESHOLD, metavar="LEVELS",
+                   help=f"a pixel differs when a channel differs by more than this (0-255, default "
+                        f"{DEFAULT_THRESHOLD})")
+    c.add_argument("--view", default=None, metavar="X,Y,W,H",
+                   help="the rectangle of ITEM_A the figures show (default: the whole overlap)")
+    c.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
+
+
+def _view(text: str | None):
+    if text is None:
+        return None
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise UserError(f"--view {text}: give X,Y,W,H in pixels of ITEM_A") from None
+    if w <= 0 or h <= 0:
+        raise UserError(f"--view {text}: width and height must be positive")
+    return x, y, w, h
+
+
+def run_compare(args, open_for_change, say) -> int:
+    from trufor_desk.case import save_case
+
+    case = open_for_change(args.case)
+    rec, comparison = compare_items(case, args.item_a, args.item_b, layer=args.layer, register=args.register,
+                                    threshold=args.threshold, view=_view(args.view), actor=args.actor)
+    save_case(case, args.case)
+    n = comparison.numbers
+    psnr = "identical" if n.psnr_db is None else f"{n.psnr_db:.2f} dB"
+    say(f"{args.case}: comparison {rec.id} added ({rec.source_line(0)} vs {rec.source_line(1)})")
+    say(f"  registration: {comparison.registration.describe()}")
+    say(f"  PSNR {psnr}, SSIM {n.ssim:.4f}, {100 * n.fraction_over:.2f} % of the overlap differs by more "
+        f"than {n.threshold}/255")
+    for i, r in enumerate(n.regions, 1):
+        say(f"  region {i}: {r.w}x{r.h} at x={r.x}, y={r.y} (mean difference {r.mean_diff:.0f}/255)")
+    if n.jpeg_tables != "not both JPEG":
+        say(f"  JPEG quantisation tables: {n.jpeg_tables}{' (' + n.jpeg_detail + ')' if n.jpeg_detail else ''}")
+    return 0

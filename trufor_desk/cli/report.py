@@ -68,7 +68,7 @@ def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.A
     p = subparsers.add_parser("case", help="create, extend, show or verify a .tfcase file",
                               description="Case files (.tfcase): evidence with hashes, analyses, notes and a "
                                           "hash-chained audit log.")
-    acts = p.add_subparsers(dest="case_command", metavar="{new,add,note,show,verify}")
+    acts = p.add_subparsers(dest="case_command", metavar="{new,add,note,compare,show,verify}")
     acts.required = True
     new = acts.add_parser("new", help="create an empty case")
     new.add_argument("case", metavar="CASE.tfcase")
@@ -89,6 +89,9 @@ def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.A
     show = acts.add_parser("show", help="print what a case holds and whether it verifies")
     show.add_argument("case", metavar="CASE.tfcase")
     show.add_argument("--json", action="store_true")
+    from trufor_desk.cli.case_compare import add_compare_parser
+
+    add_compare_parser(acts)
     ver = acts.add_parser("verify", help="re-hash the evidence and check the audit log (exit 2 on problems)")
     ver.add_argument("case", metavar="CASE.tfcase")
     return p
@@ -388,7 +391,14 @@ def _case_verify(args) -> int:
     return 0 if case.verification.ok else 2
 
 
-_CASE_ACTIONS = {"new": _case_new, "add": _case_add, "note": _case_note, "show": _case_show,
+def _case_compare(args) -> int:
+    from trufor_desk.cli.case_compare import run_compare
+
+    return run_compare(args, _open_for_change, _say)
+
+
+_CASE_ACTIONS = {"new": _case_new, "add": _case_add, "note": _case_note, "compare": _case_compare,
+                 "show": _case_show,
                  "verify": _case_verify}
 
 
