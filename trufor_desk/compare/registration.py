@@ -87,7 +87,10 @@ class Registration:
                 "size_a": list(self.size_a), "size_b": list(self.size_b), "residual_px": float(self.residual_px),
                 "inliers": int(self.inliers), "matches": int(self.matches),
                 "ecc": None if self.ecc is None else float(self.ecc), "overlap": float(self.overlap),
-                "method": self.method, "notes": list(self.notes)}
+                "method": self.method, "notes": list(self.notes),
+                # derived, for readers of the plain record (the report): from_dict ignores them
+                "scale": round(self.scale, 6), "rotation_deg": round(self.rotation_deg, 4),
+                "origin_in_a": [round(v, 3) for v in self.translation]}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Registration":

@@ -37,6 +37,8 @@ from trufor_desk.atomic import output_target, write_bytes_atomic
 from trufor_desk.errors import UserError
 from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION
 
+from .comparison_page import comparison_page
+
 __all__ = ["METHODS", "LIMITATIONS", "ReportDates", "report_dates", "report_id", "render_report",
            "write_report", "sign_pdf", "find_fonts", "source_date_epoch"]
 
@@ -935,6 +937,8 @@ class _Writer:
             self.evidence_section(ref)
             for a in self.case.analyses_of(ref.id):
                 self.analysis_section(a)
+        for rec in getattr(self.case, "comparisons", []):
+            comparison_page(self, self.case, rec)
         self.notes_section()
         self.closing()
         return bytes(self.pdf.output())
