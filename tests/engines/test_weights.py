@@ -600,7 +600,7 @@ def test_status_reports_full_sha256(small_ckpt):
 
 
 def test_status_verified_when_hash_matches(monkeypatch, small_ckpt):
-    monkeypatch.setattr(w, "OFFICIAL_CKPT_SHA256", digests(small_ckpt)["sha256"])
+    monkeypatch.setattr(w.status, "OFFICIAL_CKPT_SHA256", digests(small_ckpt)["sha256"])  # read there
     status = w.weights_status(str(small_ckpt))
     assert status["verified"] is True and status["state"] == "verified official release"
 
