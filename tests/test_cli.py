@@ -129,7 +129,7 @@ def test_no_weights_anywhere(images, tmp_path):
     env = {"TRUFOR_DESK_DATA_DIR": str(tmp_path / "nothing"), "TRUFOR_WEIGHTS": ""}
     r = cli("analyze", images[0], "--out", tmp_path / "o", env_extra=env)
     assert r.returncode == 0, r.stderr
-    assert str(np.load(tmp_path / "o" / "photo0.npz")["engine"]) == "splicebuster"
+    assert str(np.load(tmp_path / "o" / "photo0.npz")["engine"]) == "fusion"
     r = cli("analyze", images[0], "--engine", "trufor", "--out", tmp_path / "o2", env_extra=env)
     assert r.returncode == 1
     assert r.stderr.startswith("error: ") and "weights install" in r.stderr
