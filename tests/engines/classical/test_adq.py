@@ -94,3 +94,11 @@ def test_cancel(tmp_path):
     ev = evidence_from_bytes(jpeg_bytes(natural_content(128, 128, 2), 80), tmp_path, "c.jpg")
     with pytest.raises(Cancelled):
         AdqEngine().analyze(ev, cancel=lambda: True)
+
+
+def test_tiny_jpeg_is_not_judged(tmp_path):
+    """A 40x48 JPEG has 30 blocks: too few for a compression history, so no map, no score
+    (never a confident "probability 0" from no data)."""
+    ev = evidence_from_bytes(jpeg_bytes(natural_content(40, 48, 4), 80), tmp_path, "tiny.jpg")
+    res = AdqEngine().analyze(ev)
+    assert res.applicable is False and res.score is None and "too small" in res.notes[0]

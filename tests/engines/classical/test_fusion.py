@@ -110,3 +110,9 @@ def test_real_photographs_subset(engine):
     assert np.mean(f1) >= 0.5, np.mean(f1)
     assert roc_auc(np.array(scores), np.array(labels)) >= 0.8
     assert np.mean(false_alarm) <= 0.01, np.mean(false_alarm)
+
+
+def test_tiny_jpeg_gets_no_score(engine, tmp_path):
+    ev = evidence_from_bytes(jpeg_bytes(np.full((40, 48, 3), 128, np.uint8), 80), tmp_path, "tiny.jpg")
+    res = engine.analyze(ev)
+    assert res.score is None and res.localization.shape == (40, 48)

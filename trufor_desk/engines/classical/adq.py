@@ -192,6 +192,9 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
 # 10th percentile is 0.49 and the median 6.5.
 DQ_HALF_GAIN = 0.7
 DQ_LOG_WIDTH = 0.5
+# Fewer 8x8 blocks than this (a 64x64 image) give per-frequency histograms too thin to
+# judge a compression history: the analysis declares itself not applicable.
+MIN_BLOCKS = 64
 
 
 def dq_presence(gain: float) -> float:
@@ -247,6 +250,9 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
     q, note = jpeg_luma_table(evidence)
+    if q is not None and (h // 8) * (w // 8) < MIN_BLOCKS:
+        q, note = None, (f"image too small for double-quantisation statistics (fewer than {MIN_BLOCKS} "
+                         "8x8 blocks)")
     if q is None:
         zeros = np.zeros((h, w), np.float32)
         return {"applicable": False, "note": note, "single": zeros, "reliability": zeros,
