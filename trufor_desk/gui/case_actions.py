@@ -110,6 +110,38 @@ class CaseController:
         self.win.stage.setText(f"Region annotated: {label}")
         return True
 
+    # -- comparisons ---------------------------------------------------------------------
+    def _compare_source(self, doc, layer):
+        """The comparison source for an opened image, or one of its layers (an analysis in the case)."""
+        from trufor_desk.compare.sources import image_source, layer_source
+
+        ev_id = self.evidence_id(doc)
+        if layer is None:
+            return image_source(doc.evidence, ev_id, f"{ev_id} {doc.title}")
+        prefix, _, suffix = layer.key.partition(":")
+        an = next(a for a in doc.analyses if (a.result.engine if a.rect is None else
+                                              "{}@{},{},{},{}".format(a.result.engine, *a.rect)) == prefix)
+        name = {"map": "localization", "conf": "reliability"}.get(suffix, suffix)
+        analysis_id = self._recorded[id(an.result)]
+        return layer_source(doc.evidence, ev_id, an.result, analysis_id, name, an.rect,
+                            f"{analysis_id} {an.result.engine} {name} of {ev_id}")
+
+    def add_comparison(self, a, b, registration, mode: str, view):
+        """Record the comparison of ``a`` and ``b`` ((document, layer or None) each) in the case."""
+        from trufor_desk.compare.comparison import build_comparison
+
+        if not self.sync():
+            return None
+        try:
+            comparison = build_comparison(self._compare_source(*a), self._compare_source(*b),
+                                          mode=mode.lower(), view=view, registration=registration)
+            rec = self.case.add_comparison(comparison)
+        except UserError as exc:
+            self.win.show_error("Cannot add the comparison", str(exc))
+            return None
+        self.win.stage.setText(f"Comparison {rec.id} added to the case")
+        return rec
+
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | None = None) -> bool:
         from trufor_desk.case import save_case

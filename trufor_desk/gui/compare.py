@@ -1,17 +1,28 @@
 """Side-by-side comparison: two linked views (zoom, pan, cursor), or one view showing
-the difference of two equal-size images, or flicking between them."""
+the difference of two equal-size images, or flicking between them.
+
+"Aligned" shows the right source registered onto the left one (the transform comes from
+:mod:`trufor_desk.compare.registration`, estimated once per pair and kept); "As stored"
+shows the pixels as they are.  *Add comparison to case* records what is shown (sources,
+mode, the visible rectangle, the registration) with its numbers; the work is done by
+:func:`trufor_desk.compare.comparison.build_comparison` through the case controller."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
+                               QWidget)
+
+from trufor_desk.errors import UserError
 
 from trufor_desk.render.layers import apply_lut, composite, heatmap_lut, plain_lut
 
 from .viewer import ImageViewer
 
 MODES = ("Side by side", "Difference", "Flicker")
+ALIGNMENTS = ("As stored", "Aligned")
 
 
 class CompareWindow(QWidget):
@@ -25,10 +36,30 @@ class CompareWindow(QWidget):
         self.left_combo, self.right_combo, self.mode_combo = QComboBox(), QComboBox(), QComboBox()
         self.mode_combo.addItems(MODES)
         self.mode_combo.setToolTip("Difference and flicker need two sources of the same size.")
-        for label, w in (("Left", self.left_combo), ("Right", self.right_combo), ("Mode", self.mode_combo)):
+        self.align_combo = QComboBox()
+        self.align_combo.addItems(ALIGNMENTS)
+        self.align_combo.setToolTip("Aligned: the right source is registered onto the left one (features, RANSAC, "
+                                    "ECC) and resampled onto its pixel grid. As stored: the pixels as they are.")
+        for label, w in (("Left", self.left_combo), ("Right", self.right_combo), ("Mode", self.mode_combo),
+                         ("Show", self.align_combo)):
             bar.addWidget(QLabel(label))
             bar.addWidget(w, 1)
+        self.act_add_comparison = QAction("Add comparison to case", self)
+        self.act_add_comparison.setToolTip("Record this comparison in the case: both sources, the mode, the "
+                                           "visible rectangle, the registration and the numbers (PSNR, SSIM, "
+                                           "differing regions, JPEG tables). It gets its own report page.")
+        self.act_add_comparison.triggered.connect(self.add_to_case)
+        add = QPushButton(self.act_add_comparison.text())
+        add.setToolTip(self.act_add_comparison.toolTip())
+        add.clicked.connect(self.act_add_comparison.trigger)
+        bar.addWidget(add)
         lay.addLayout(bar)
+        self.registration_label = QLabel("Registration: none (as stored)")
+        self.registration_label.setWordWrap(True)
+        self.registration_label.setToolTip("How the right source was put onto the left one's pixels. A "
+                                           "difference shows where two versions differ, not which one is "
+                                           "original.")
+        lay.addWidget(self.registration_label)
         self.left, self.right = ImageViewer(), ImageViewer()
         self.right.link_to(self.left)
         split = QSplitter()
@@ -37,12 +68,14 @@ class CompareWindow(QWidget):
         lay.addWidget(split, 1)
         self.status = QLabel()
         lay.addWidget(self.status)
-        self.sources: list[tuple[str, callable]] = []
+        self.sources: list[tuple] = []   # (name, pixels(), document, layer or None)
+        self._registrations: dict[tuple[int, int], object] = {}   # (left, right) -> Registration or refusal
         self.left.cursorMoved.connect(self.show_cursor)
         self.right.cursorMoved.connect(self.show_cursor)
         self.left_combo.currentIndexChanged.connect(self.update_views)
         self.right_combo.currentIndexChanged.connect(self.update_views)
         self.mode_combo.currentIndexChanged.connect(self.update_views)
+        self.align_combo.currentIndexChanged.connect(self.update_views)
         self.flicker = QTimer(self)
         self.flicker.setInterval(600)
         self.flicker.timeout.connect(self._flick)
@@ -51,15 +84,16 @@ class CompareWindow(QWidget):
     def refresh_sources(self) -> None:
         """Every open image, and every layer of every analysed image, rendered as RGB."""
         self.sources = []
+        self._registrations = {}
         for doc in self.main.documents:
-            self.sources.append((f"{doc.title}", lambda d=doc: d.evidence.rgb))
+            self.sources.append((f"{doc.title}", lambda d=doc: d.evidence.rgb, doc, None))
             for layer in doc.layers.values():
                 self.sources.append((f"{doc.title} ▸ {layer.title}",
-                                     lambda d=doc, L=layer: self._render_layer(d, L)))
+                                     lambda d=doc, L=layer: self._render_layer(d, L), doc, layer))
         for combo in (self.left_combo, self.right_combo):
             combo.blockSignals(True)
             combo.clear()
-            combo.addItems([name for name, _ in self.sources])
+            combo.addItems([s[0] for s in self.sources])
             combo.blockSignals(False)
         if len(self.sources) > 1:
             self.right_combo.setCurrentIndex(1)
@@ -82,9 +116,84 @@ class CompareWindow(QWidget):
     def source(self, index: int) -> np.ndarray | None:
         return self.sources[index][1]() if 0 <= index < len(self.sources) else None
 
+    @property
+    def aligned(self) -> bool:
+        return self.align_combo.currentText() == "Aligned"
+
+    def registration(self, left: int, right: int):
+        """The transform putting source ``right`` onto ``left`` (identity within one image); raises
+        :class:`UserError` with the one-line reason when the two do not match.  Estimated once per pair."""
+        from trufor_desk.compare.registration import identity, register
+
+        key = (left, right)
+        if key not in self._registrations:
+            da, db = self.sources[left][2], self.sources[right][2]
+            ha, wa = da.evidence.rgb.shape[:2]
+            hb, wb = db.evidence.rgb.shape[:2]
+            try:
+                self._registrations[key] = identity((wa, ha), (wb, hb)) if da is db else \
+                    register(da.evidence.rgb, db.evidence.rgb)
+            except UserError as exc:
+                self._registrations[key] = str(exc)
+        reg = self._registrations[key]
+        if isinstance(reg, str):
+            raise UserError(reg)
+        return reg
+
+    def _aligned_right(self, b: np.ndarray) -> np.ndarray:
+        """The right source as shown: registered onto the left one when "Aligned" is chosen."""
+        from trufor_desk.compare.registration import resample
+
+        left, right = self.left_combo.currentIndex(), self.right_combo.currentIndex()
+        if not self.aligned:
+            self.registration_label.setText("Registration: none (as stored)")
+            return b
+        try:
+            reg = self.registration(left, right)
+        except UserError as exc:
+            self.registration_label.setText(f"Registration refused: {exc}. Showing the pixels as stored.")
+            return b
+        self.registration_label.setText(f"Registration: {reg.describe()}")
+        return b if reg.model == "identity" and b.shape[:2] == tuple(reversed(reg.size_a)) else resample(b, reg)[0]
+
+    def view_rect(self) -> tuple[int, int, int, int] | None:
+        """The visible rectangle of the left source, in its pixels."""
+        a = self.source(self.left_combo.currentIndex())
+        if a is None:
+            return None
+        (x0, x1), (y0, y1) = self.left.vb.viewRange()
+        h, w = a.shape[:2]
+        x0, y0 = max(0, int(np.floor(x0))), max(0, int(np.floor(y0)))
+        x1, y1 = min(w, int(np.ceil(x1))), min(h, int(np.ceil(y1)))
+        return (x0, y0, x1 - x0, y1 - y0) if x1 > x0 and y1 > y0 else (0, 0, w, h)
+
+    def add_to_case(self) -> bool:
+        """Record the comparison shown (sources, mode, visible rectangle, registration, numbers)."""
+        left, right = self.left_combo.currentIndex(), self.right_combo.currentIndex()
+        if not (0 <= left < len(self.sources) and 0 <= right < len(self.sources)) or left == right:
+            self.main.show_error("Nothing to compare", "Choose two different sources.")
+            return False
+        reg = None
+        if self.aligned:
+            try:
+                reg = self.registration(left, right)
+            except UserError as exc:
+                self.main.show_error("The two images do not match", str(exc))
+                return False
+        _, _, da, la = self.sources[left]
+        _, _, db, lb = self.sources[right]
+        rec = self.main.cases.add_comparison((da, la), (db, lb), reg, self.mode_combo.currentText(),
+                                             self.view_rect())
+        if rec is None:
+            return False
+        self.status.setText(f"Comparison {rec.id} added to the case (it gets its own page in the report).")
+        return True
+
     def update_views(self, *_) -> None:
         self.flicker.stop()
         a, b = self.source(self.left_combo.currentIndex()), self.source(self.right_combo.currentIndex())
+        if b is not None and a is not None:
+            b = self._aligned_right(b)
         mode = self.mode_combo.currentText()
         self.right.setVisible(mode == "Side by side")
         if a is None:
