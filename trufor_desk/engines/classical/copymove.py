@@ -50,6 +50,9 @@ import numpy as np
 
 from trufor_desk import __version__
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
+from trufor_desk.engines.classical.copymove_dense import (DENSE_DEFAULTS, detail_energy, is_translation,
+                                                          pasted_side, translation_candidates,
+                                                          translation_regions)
 
 ENGINE_NAME = "copymove"
 ALGORITHM_VERSION = "1"
@@ -72,7 +75,21 @@ DEFAULTS: dict[str, Any] = {
     "max_abs_diff": 12.0,          # grey levels, local mean |image - warped copy|
     "window_sigma": 2.5,           # Gaussian correlation window (pixels)
     "min_region": 48,              # pixels; smaller verified regions are dropped
+    **DENSE_DEFAULTS,              # the dense shift search and the pasted-copy decision
 }
+
+
+def _once_compressed(evidence: Any) -> np.ndarray | None:
+    """Per-pixel probability that the image was JPEG-compressed only once (aligned double
+    quantisation, ``adq.py``), or None without a readable JPEG history."""
+    if not hasattr(evidence, "rgb"):
+        return None
+    from trufor_desk.engines.classical import adq
+
+    if adq.jpeg_luma_table(evidence)[0] is None:
+        return None
+    r = adq.run_adq(evidence, adq.AdqEngine.DEFAULTS)
+    return r["single"] if r["applicable"] and r["freqs"] else None
 
 
 def _sift(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -357,29 +374,75 @@ class CopyMoveEngine:
         timings["ransac_s"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        loc = empty.copy()
         gray = cv2.GaussianBlur(gray8.astype(np.float32), (0, 0), 1.0)
+        # the shift search and the exact shift check run on a reduced copy of big images
+        ws = min(1.0, float(np.sqrt(float(p["max_dense_pixels"]) / (h * w))))
+        gray_w = gray if ws == 1.0 else cv2.resize(gray, (max(1, round(w * ws)), max(1, round(h * ws))),
+                                                   interpolation=cv2.INTER_AREA)
+        p_w = {**p, "min_region": max(16, round(int(p["min_region"]) * ws * ws))}
+
+        def shift_check(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            dx, dy = (int(v) for v in np.round(np.asarray(d) * ws))
+            s_, d_, _ = translation_regions(gray_w, dx, dy, p_w)
+            if ws != 1.0 and s_.any():
+                s_ = cv2.resize(s_.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+                d_ = cv2.resize(d_.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
+            return s_, d_
+
         best_verified, best_any = 0, 0
-        found: list[dict[str, Any]] = []
+        pairs: list[tuple[np.ndarray, np.ndarray, float, dict[str, Any]]] = []
+        shifts: list[np.ndarray] = []
         for i, (affine, inl) in enumerate(hyps):
-            cp.step(0.6 + 0.35 * i / max(1, len(hyps)), f"copy-move: verifying hypothesis {i + 1}/{len(hyps)}")
+            cp.step(0.6 + 0.2 * i / max(1, len(hyps)), f"copy-move: verifying hypothesis {i + 1}/{len(hyps)}")
             best_any = max(best_any, len(inl))
-            src, dst = verify(gray, affine, inl, p)
-            region = src | dst
-            if not region.any():
+            if is_translation(affine):
+                # a plain shift is checked exactly: natural look-alikes pass the correlation
+                # check of ``verify`` but not this one
+                shift = np.round((inl[:, 1] - inl[:, 0]).mean(0))
+                shifts.append(shift)
+                src, dst = shift_check(shift)
+            else:
+                src, dst = verify(gray, affine, inl, p)
+            if not (src | dst).any():
                 continue
             best_verified = max(best_verified, len(inl))
-            loc = np.maximum(loc, region.astype(np.float32))
-            found.append({"affine": affine.round(4).tolist(), "inliers": int(len(inl)),
-                          "source_px": int(src.sum()), "destination_px": int(dst.sum())})
+            pairs.append((src, dst, _score(len(inl), True, int(p["min_inliers"])),
+                          {"affine": affine.round(4).tolist(), "inliers": int(len(inl)), "found_by": "SIFT"}))
+        cp.step(0.8, "copy-move: dense shift search")
+        for dx, dy, _height in translation_candidates(gray_w, p_w):
+            shift = np.array([dx, dy], float) / ws
+            if any(min(np.abs(shift - s_).max(), np.abs(shift + s_).max()) <= 2.0 / ws for s_ in shifts):
+                continue
+            shifts.append(shift)
+            src, dst = shift_check(shift)
+            if not (src | dst).any():
+                continue
+            share = float(src.sum()) / (h * w)
+            pairs.append((src, dst, float(0.5 + 0.5 * (1.0 - np.exp(-share / 0.01))),
+                          {"affine": [[1.0, 0.0, float(shift[0])], [0.0, 1.0, float(shift[1])]],
+                           "inliers": 0, "found_by": "dense shift search"}))
+        loc = empty.copy()
+        found: list[dict[str, Any]] = []
+        if pairs:
+            cp.step(0.9, "copy-move: which copy was pasted")
+            once = _once_compressed(evidence)
+            detail = detail_energy(gray)
+            level = float(p["source_level"])
+            for src, dst, _, rec in pairs:
+                dst_pasted, cue = pasted_side(src, dst, once, detail, float(p["pasted_margin"]))
+                pasted, source = (dst, src) if dst_pasted else (src, dst)
+                loc = np.maximum(loc, np.where(pasted, 1.0, np.where(source, level, 0.0)).astype(np.float32))
+                found.append({**rec, "source_px": int(source.sum()), "destination_px": int(pasted.sum()),
+                              "pasted_side_by": cue, "direction_swapped": not dst_pasted})
         if loc.any():
-            # soft edge of about one pixel: still 1 inside, 0 well outside
-            loc = np.clip(cv2.GaussianBlur(loc, (0, 0), 1.0) * 1.5 - 0.25, 0, 1)
+            # soft edge of about one pixel: the plateaus stay, 0 well outside
+            loc = np.minimum(np.clip(cv2.GaussianBlur(loc, (0, 0), 1.0) * 1.5 - 0.25, 0, 1),
+                             cv2.dilate(loc, np.ones((3, 3), np.uint8)))
         timings["verification_s"] = time.perf_counter() - t3
         timings["total_s"] = time.perf_counter() - t0
 
-        if best_verified:
-            score = _score(best_verified, True, int(p["min_inliers"]))
+        if pairs:
+            score = max(v for _, _, v, _ in pairs)
         else:
             score = _score(best_any, False, int(p["min_inliers"]))
         notes = []
