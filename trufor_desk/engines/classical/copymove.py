@@ -407,7 +407,8 @@ class CopyMoveEngine:
                 continue
             best_verified = max(best_verified, len(inl))
             pairs.append((src, dst, _score(len(inl), True, int(p["min_inliers"])),
-                          {"affine": affine.round(4).tolist(), "inliers": int(len(inl)), "found_by": "SIFT"}))
+                          {"affine": affine.round(4).tolist(), "inliers": int(len(inl)), "found_by": "SIFT",
+                           "resampled": not is_translation(affine)}))
         cp.step(0.8, "copy-move: dense shift search")
         for dx, dy, _height in translation_candidates(gray_w, p_w):
             shift = np.array([dx, dy], float) / ws
@@ -420,7 +421,7 @@ class CopyMoveEngine:
             share = float(src.sum()) / (h * w)
             pairs.append((src, dst, float(0.5 + 0.5 * (1.0 - np.exp(-share / 0.01))),
                           {"affine": [[1.0, 0.0, float(shift[0])], [0.0, 1.0, float(shift[1])]],
-                           "inliers": 0, "found_by": "dense shift search"}))
+                           "inliers": 0, "found_by": "dense shift search", "resampled": False}))
         loc = empty.copy()
         found: list[dict[str, Any]] = []
         if pairs:
@@ -429,7 +430,7 @@ class CopyMoveEngine:
             detail = detail_energy(gray)
             level = float(p["source_level"])
             for src, dst, _, rec in pairs:
-                dst_pasted, cue = pasted_side(src, dst, once, detail, float(p["pasted_margin"]))
+                dst_pasted, cue = pasted_side(src, dst, once, detail, float(p["pasted_margin"]), rec["resampled"])
                 pasted, source = (dst, src) if dst_pasted else (src, dst)
                 loc = np.maximum(loc, np.where(pasted, 1.0, np.where(source, level, 0.0)).astype(np.float32))
                 found.append({**rec, "source_px": int(source.sum()), "destination_px": int(pasted.sum()),

@@ -25,8 +25,10 @@ tested exactly instead:
    Piva 2012): a photograph saved again after the edit keeps the trace of its first
    JPEG compression everywhere except in a pasted copy moved off the 8x8 grid, so
    the copy that looks compressed once is the pasted one.  Where that trace is absent
-   or the two sides do not differ, the copy with less fine detail (resampling and
-   re-compression smooth a pasted copy) is taken for the pasted one, a weak cue.
+   or the two sides do not differ, fine detail decides (a weaker cue): a copy shifted
+   off the 8x8 grid carries its first compression's block edges off the grid of the
+   final save and shows more fine detail than its source; a rotated or scaled copy
+   was interpolated and shows less.
 """
 
 from __future__ import annotations
@@ -148,15 +150,21 @@ def detail_energy(gray: np.ndarray) -> np.ndarray:
 
 
 def pasted_side(src: np.ndarray, dst: np.ndarray, once: np.ndarray | None, detail: np.ndarray,
-                margin: float) -> tuple[bool, str]:
+                margin: float, resampled: bool) -> tuple[bool, str]:
     """(True if ``dst`` rather than ``src`` is the pasted copy, the cue that decided).
 
     ``once``: per-pixel probability of a single JPEG compression (``adq.run_adq``'s
-    ``single``), or None when the image has no JPEG history to read."""
+    ``single``), or None when the image has no JPEG history to read.  Without a decision
+    from it, fine detail decides: a copy moved by a plain shift off the 8x8 grid carries
+    the block edges of its first compression off the grid of the final save, so it
+    shows more fine detail than its source, whose two grids coincide; a rotated or
+    scaled (``resampled``) copy was interpolated and shows less."""
     if once is not None and src.any() and dst.any():
         z = float(once[dst].mean() - once[src].mean())
         if abs(z) >= margin:
             return z > 0, "double quantisation"
     ds = float(detail[src].mean()) if src.any() else 0.0
     dd = float(detail[dst].mean()) if dst.any() else 0.0
-    return dd <= ds, "fine detail"
+    if resampled:
+        return dd <= ds, "fine detail (interpolation smooths the pasted copy)"
+    return dd >= ds, "fine detail (off-grid block edges of the pasted copy)"
