@@ -70,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "min_distance": 12.0,          # pixels between the two ends of a match
     "ransac_threshold": 3.0,       # pixels, reprojection error of a RANSAC inlier
     "min_inliers": 5,              # pairs supporting a hypothesis
+    "min_inliers_resampled": 20,   # ... a rotated or scaled one (checked less strictly than a shift)
     "max_hypotheses": 6,
     "ncc_threshold": 0.6,          # local correlation between the image and its warped copy
     "max_abs_diff": 12.0,          # grey levels, local mean |image - warped copy|
@@ -401,8 +402,10 @@ class CopyMoveEngine:
                 shift = np.round((inl[:, 1] - inl[:, 0]).mean(0))
                 shifts.append(shift)
                 src, dst = shift_check(shift)
-            else:
+            elif len(inl) >= int(p["min_inliers_resampled"]):
                 src, dst = verify(gray, affine, inl, p)
+            else:
+                continue
             if not (src | dst).any():
                 continue
             best_verified = max(best_verified, len(inl))
