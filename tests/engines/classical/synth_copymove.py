@@ -141,3 +141,44 @@ def standard_set() -> list[Case]:
     for h, w, seed in ((256, 256, 21), (384, 512, 22), (320, 384, 23), (256, 384, 24)):
         cases.append(Case(f"pristine-{h}x{w}-s{seed}", make_pristine(h, w, seed), None))
     return cases
+
+
+
+def _grainy(h: int, w: int, grain: float, rng: np.random.Generator) -> np.ndarray:
+    """A weakly textured photo: smooth gradient, soft clouds and film grain."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    base = rng.uniform(80, 170, 3)
+    gx, gy = rng.uniform(-40, 40, 2)
+    img = np.empty((h, w, 3), np.float32)
+    lum = 8.0 * _clouds(h, w, rng) + grain * rng.normal(0, 1, (h, w)).astype(np.float32)
+    for c in range(3):
+        img[..., c] = base[c] + gx * (x / w - 0.5) + gy * (y / h - 0.5) + lum
+    return np.clip(np.round(img), 0, 255).astype(np.uint8)
+
+
+def make_small_clone(h: int = 256, w: int = 384, radius: int = 20, seed: int = 0, grain: float = 2.0,
+                     jpeg_quality: int = 0) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+    """A small disc (``radius`` pixels, about 1 % of the image) copied by a plain integer
+    shift, optionally saved as JPEG of ``jpeg_quality`` after the edit: (image, mask of
+    both copies, (dx, dy)).  The photo is ``make_pristine``'s when ``grain`` < 0, else a
+    weakly textured one (gradient, soft clouds, film grain of ``grain`` grey levels)."""
+    rng = np.random.default_rng(seed + 2000)
+    img = make_pristine(h, w, seed) if grain < 0 else _grainy(h, w, grain, rng)
+    m = radius + 2
+    for _ in range(500):
+        cs = np.array([rng.integers(m, w - m), rng.integers(m, h - m)])
+        cd = np.array([rng.integers(m, w - m), rng.integers(m, h - m)])
+        if np.hypot(*(cd - cs)) > 3 * radius + 20:
+            break
+    else:  # pragma: no cover - the image is always big enough for the sizes used
+        raise ValueError("image too small for a non-overlapping copy")
+    src = np.zeros((h, w), np.uint8)
+    cv2.circle(src, (int(cs[0]), int(cs[1])), int(radius), 1, -1)
+    dx, dy = (int(v) for v in cd - cs)
+    dst = np.roll(np.roll(src, dy, axis=0), dx, axis=1).astype(bool)
+    out = img.copy()
+    out[dst] = np.roll(np.roll(img, dy, axis=0), dx, axis=1)[dst]
+    if jpeg_quality:
+        ok, buf = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(jpeg_quality)])
+        out = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    return out, dst | (src > 0), (dx, dy)

@@ -371,6 +371,9 @@ class CopyMoveEngine:
 
         cp.step(0.5, "copy-move: clustering and RANSAC")
         t2 = time.perf_counter()
+        # RANSAC draws from OpenCV's random generator: seeded, an image gives the same map
+        # on every run (and whatever ran before in the process)
+        cv2.setRNGSeed(20110601)
         hyps = cluster_by_affine(pts[pairs[:, 0]], pts[pairs[:, 1]], p) if len(pairs) else []
         timings["ransac_s"] = time.perf_counter() - t2
 
@@ -380,6 +383,8 @@ class CopyMoveEngine:
         ws = min(1.0, float(np.sqrt(float(p["max_dense_pixels"]) / (h * w))))
         gray_w = gray if ws == 1.0 else cv2.resize(gray, (max(1, round(w * ws)), max(1, round(h * ws))),
                                                    interpolation=cv2.INTER_AREA)
+        lum_w = gray8.astype(np.float32) if ws == 1.0 else cv2.resize(
+            gray8, gray_w.shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
         p_w = {**p, "min_region": max(16, round(int(p["min_region"]) * ws * ws))}
 
         def shift_check(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -399,9 +404,10 @@ class CopyMoveEngine:
             if is_translation(affine):
                 # a plain shift is checked exactly: natural look-alikes pass the correlation
                 # check of ``verify`` but not this one
-                shift = np.round((inl[:, 1] - inl[:, 0]).mean(0))
-                shifts.append(shift)
+                shift = np.round(np.median(inl[:, 1] - inl[:, 0], axis=0))
                 src, dst = shift_check(shift)
+                if (src | dst).any():
+                    shifts.append(shift)
             elif len(inl) >= int(p["min_inliers_resampled"]):
                 src, dst = verify(gray, affine, inl, p)
             else:
@@ -413,7 +419,7 @@ class CopyMoveEngine:
                           {"affine": affine.round(4).tolist(), "inliers": int(len(inl)), "found_by": "SIFT",
                            "resampled": not is_translation(affine)}))
         cp.step(0.8, "copy-move: dense shift search")
-        for dx, dy, _height in translation_candidates(gray_w, p_w):
+        for dx, dy, _height in translation_candidates(lum_w, p_w):
             shift = np.array([dx, dy], float) / ws
             if any(min(np.abs(shift - s_).max(), np.abs(shift + s_).max()) <= 2.0 / ws for s_ in shifts):
                 continue
@@ -465,6 +471,7 @@ class CopyMoveEngine:
             provenance=standard_provenance(
                 evidence, method="Amerini et al., SIFT copy-move (g2NN, affine RANSAC), IEEE TIFS 2011",
                 details={"keypoints": int(len(pts)), "matches": int(len(pairs)), "hypotheses": int(len(hyps)),
-                         "verified": int(len(found)), "sift_scale": round(up, 4), "regions": found}),
+                         "verified": int(len(found)), "sift_scale": round(up, 4), "raw_score": round(score, 6),
+                         "regions": found}),
             timings=timings, notes=notes,
         )

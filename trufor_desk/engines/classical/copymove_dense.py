@@ -42,17 +42,20 @@ DENSE_DEFAULTS: dict[str, Any] = {
     "min_offset": 16.0,            # pixels; shorter shifts are not examined
     "shift_candidates": 8,         # autocorrelation peaks checked as plain shifts
     "energy_floor": 2.0,           # grey levels added to the local band-pass energy
+    "max_peak": 0.1,               # higher autocorrelation peaks are a repeating pattern, not a clone
     "shift_ncc": 0.8,              # local correlation of a shifted copy
     "shift_mad": 6.0,              # grey levels, local mean |image - shifted copy|
     "shift_max_diff": 2.0,         # grey levels, a region's mean |image - shifted copy|
     "shift_rel_diff": 0.15,        # the same against the region's mean local standard deviation
+    "shift_specificity": 3.0,      # ... and at most 1/3 of its difference 2 px off the shift
     "pasted_margin": 0.01,         # difference of the mean once-compressed probability that decides
     "source_level": 0.6,           # map value of the copy judged to be the source (the pasted one: 1)
 }
 
 
 def translation_candidates(gray: np.ndarray, p: dict[str, Any]) -> list[tuple[int, int, float]]:
-    """The strongest peaks (dx, dy, height) of the image's normalised autocorrelation.
+    """The strongest peaks (dx, dy, height) of the normalised autocorrelation of ``gray``
+    (float32 luminance, not smoothed).
 
     A region copied by a plain shift d makes the band-passed image correlate with itself
     shifted by d over the copy's area, so ``sum_x w(x) w(x + d)`` peaks at d (and -d).
@@ -64,7 +67,9 @@ def translation_candidates(gray: np.ndarray, p: dict[str, Any]) -> list[tuple[in
     import cv2
 
     h, w = gray.shape
-    bp = cv2.GaussianBlur(gray, (0, 0), 0.7) - cv2.GaussianBlur(gray, (0, 0), 2.5)
+    # fine detail (the unsmoothed luminance, band 0.5-1.5 px): the narrower the band's
+    # correlation length, the lower the chance peaks of natural texture
+    bp = cv2.GaussianBlur(gray, (0, 0), 0.5) - cv2.GaussianBlur(gray, (0, 0), 1.5)
     energy = np.sqrt(cv2.GaussianBlur(bp * bp, (0, 0), 4.0))
     wgt = bp / (energy + float(p["energy_floor"]))
     fh, fw = cv2.getOptimalDFTSize(2 * h), cv2.getOptimalDFTSize(2 * w)
@@ -76,7 +81,9 @@ def translation_candidates(gray: np.ndarray, p: dict[str, Any]) -> list[tuple[in
     ac[(yy - cy) ** 2 + (xx - cx) ** 2 < float(p["min_offset"]) ** 2] = -1.0
     ac[:, :cx] = -1.0                       # d and -d describe the same pair
     ac[:cy, cx] = -1.0
-    peak = (ac == cv2.dilate(ac, np.ones((5, 5), np.uint8))) & (ac > 0)
+    # a shift under which a large part of the image matches itself is the scene's own
+    # repetition (tiles, fabric, text): not examined
+    peak = (ac == cv2.dilate(ac, np.ones((5, 5), np.uint8))) & (ac > 0) & (ac <= float(p["max_peak"]))
     py, px = np.nonzero(peak)
     v = ac[py, px]
     order = np.argsort(-v)[: int(p["shift_candidates"])]
@@ -131,9 +138,28 @@ def translation_regions(gray: np.ndarray, dx: int, dy: int, p: dict[str, Any]
     keep = ((area >= int(p["min_region"])) & (diff <= float(p["shift_max_diff"]))
             & (diff <= float(p["shift_rel_diff"]) * tex))
     keep[0] = False
+    if keep.any() and float(p["shift_specificity"]) > 0:
+        # a clone matches at its shift only; a structure that also matches 2 px further
+        # in some direction (an edge or stripes along the shift) is the scene's own
+        full = np.full((h + 4, w + 4), np.nan, np.float32)
+        full[2:-2, 2:-2] = gray
+        nearest = np.full(n, np.inf)
+        for ex, ey in ((2, 0), (-2, 0), (0, 2), (0, -2)):
+            b2 = full[2 + y0 + dy + ey:2 + y1 + dy + ey, 2 + x0 + dx + ex:2 + x1 + dx + ex]
+            d2 = np.abs(a - b2)
+            ok2 = np.isfinite(d2)
+            s2 = np.bincount(lab, weights=np.where(ok2, d2, 0).ravel(), minlength=n)
+            c2 = np.bincount(lab, weights=ok2.ravel().astype(np.float64), minlength=n)
+            nearest = np.minimum(nearest, s2 / np.maximum(c2, 1))
+        keep &= nearest >= float(p["shift_specificity"]) * diff
     if not keep.any():
         return empty, empty, np.inf
-    region = _fill_holes(keep[labels])
+    # the correlation window blurs a region's border: grow it back by the window's reach
+    # over the pixels that themselves differ little
+    reach = 2 * int(np.ceil(1.5 * float(p["window_sigma"]))) + 1
+    close_px = cv2.GaussianBlur(np.abs(a - b), (0, 0), 1.0) < float(p["shift_mad"])
+    grown = cv2.dilate(keep[labels].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
+    region = _fill_holes((grown > 0) & close_px | keep[labels])
     src = empty.copy()
     src[y0:y1, x0:x1] = region
     dst = empty.copy()
