@@ -3,8 +3,8 @@
 Synthetic (``synth_jpeg_splices``): F1-best >= 0.9 on every JPEG splice case, the
 uncompressed-host case included (Splicebuster takes over where there is no JPEG history:
 measured 0.99); 0 % of pixels above 0.5 on the single-compressed pristine JPEGs.
-Real photographs (``../shared/casia-dev``, skipped when absent): on a fixed subset of 25
-manipulated and 20 authentic photos, mean F1-best (official rule) >= 0.5 and score AUC
+Real photographs (``../shared/casia-dev``, skipped when absent): on a fixed subset of 20
+manipulated and 16 authentic photos, mean F1-best (official rule) >= 0.5 and score AUC
 >= 0.8, with at most 1 % of authentic pixels above 0.5.
 """
 
@@ -93,8 +93,8 @@ def test_real_photographs_subset(engine):
 
     from trufor_desk.evidence import open_evidence
 
-    fakes = _subset("fake", "Sp_D", 15) + _subset("fake", "Sp_S", 10)
-    reals = _subset("real", "Au", 20)
+    fakes = _subset("fake", "Sp_D", 12) + _subset("fake", "Sp_S", 8)
+    reals = _subset("real", "Au", 16)
     f1, scores, labels, false_alarm = [], [], [], []
     for p in fakes:
         res = engine.analyze(open_evidence(p))
@@ -107,7 +107,7 @@ def test_real_photographs_subset(engine):
         false_alarm.append(float((res.localization > 0.5).mean()))
         scores.append(res.score)
         labels.append(False)
-    assert np.mean(f1) >= 0.5, np.mean(f1)
+    assert np.mean(f1) >= 0.5, np.mean(f1)   # the whole set: 0.78 (benchmarks/bench_quality.py)
     assert roc_auc(np.array(scores), np.array(labels)) >= 0.8
     assert np.mean(false_alarm) <= 0.01, np.mean(false_alarm)
 
