@@ -45,6 +45,9 @@ class Evidence:
     exif_orientation: int | None = None
     n_frames: int = 1
     raw: bytes = field(default=b"", repr=False)  # the file's bytes (JPEG tables, metadata)
+    # (row, column) of rgb[0, 0] in the stored image: a selection keeps the file's bytes,
+    # so JPEG analyses need this to find the file's 8x8 grid in the cropped pixels
+    origin: tuple[int, int] = (0, 0)
 
     def crop(self, x: int, y: int, w: int, h: int) -> "Evidence":
         """The same evidence restricted to a rectangle (for analysing a selection).
@@ -57,6 +60,7 @@ class Evidence:
         if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > self.width or y + h > self.height:
             raise EvidenceError(f"selection {w}x{h}+{x}+{y} is outside the {self.width}x{self.height} image")
         return replace(self, rgb=self.rgb[y:y + h, x:x + w].copy(), width=w, height=h,
+                       origin=(self.origin[0] + y, self.origin[1] + x),
                        conversions=self.conversions + [f"selection {w}x{h} at x={x}, y={y} analysed"])
 
     def describe(self) -> dict:

@@ -102,3 +102,26 @@ def test_tiny_jpeg_is_not_judged(tmp_path):
     ev = evidence_from_bytes(jpeg_bytes(natural_content(40, 48, 4), 80), tmp_path, "tiny.jpg")
     res = AdqEngine().analyze(ev)
     assert res.applicable is False and res.score is None and "too small" in res.notes[0]
+
+
+def test_selection_off_the_grid_keeps_the_files_grid(tmp_path):
+    """A selection starting at (13, 21) keeps the file's bytes: the analysis finds the
+    file's 8x8 grid through ``Evidence.origin`` and localises the splice as on the whole
+    image."""
+    from trufor_desk.evidence import open_evidence
+
+    case = jpeg_set()[0]
+    path = tmp_path / "s.jpg"
+    path.write_bytes(case.data)
+    ev = open_evidence(path)
+    whole = AdqEngine().analyze(ev)
+    y, x = 13, 21
+    sel = ev.crop(x, y, ev.width - x - 5, ev.height - y - 7)
+    assert sel.origin == (13, 21)
+    part = AdqEngine().analyze(sel)
+    mask = case.mask[y:y + sel.height, x:x + sel.width]
+    assert localization_f1(part.localization, mask)["f1_best_strict"] >= 0.9
+    assert part.score > 0.5
+    inner = (slice(16, -16), slice(16, -16))
+    a = whole.localization[y:y + sel.height, x:x + sel.width][inner]
+    assert np.abs(part.localization[inner] - a).mean() < 0.05

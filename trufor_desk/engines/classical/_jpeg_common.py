@@ -63,6 +63,13 @@ def block_dct(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
     return np.ascontiguousarray(t.reshape(nby, nbx, 8, 8).transpose(0, 1, 3, 2))
 
 
+def grid_offset(evidence: Any) -> tuple[int, int]:
+    """(row, column) of the first whole 8x8 block of the file's JPEG grid in
+    ``evidence.rgb``: (0, 0) for a whole image, shifted for a selection (``origin``)."""
+    oy, ox = getattr(evidence, "origin", (0, 0)) or (0, 0)
+    return (-int(oy)) % 8, (-int(ox)) % 8
+
+
 def is_jpeg(evidence: Any) -> bool:
     fmt = str(getattr(evidence, "format", "") or "").upper()
     raw = getattr(evidence, "raw", b"") or b""

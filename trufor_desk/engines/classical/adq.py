@@ -245,23 +245,31 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     ``reliability`` and ``localization`` (``single`` weighted by the image's DQ presence),
     the image-level ``presence`` and the block-level analysis; ``applicable`` False with a
     ``note`` when the image has no readable JPEG history."""
-    from trufor_desk.engines.classical._jpeg_common import estimate_quality, luminance
+    import cv2
+
+    from trufor_desk.engines.classical._jpeg_common import estimate_quality, grid_offset, luminance
 
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
+    oy, ox = grid_offset(evidence)  # a selection starts off the file's 8x8 grid
     q, note = jpeg_luma_table(evidence)
-    if q is not None and (h // 8) * (w // 8) < MIN_BLOCKS:
+    if q is not None and ((h - oy) // 8) * ((w - ox) // 8) < MIN_BLOCKS:
         q, note = None, (f"image too small for double-quantisation statistics (fewer than {MIN_BLOCKS} "
                          "8x8 blocks)")
     if q is None:
         zeros = np.zeros((h, w), np.float32)
         return {"applicable": False, "note": note, "single": zeros, "reliability": zeros,
                 "localization": zeros, "presence": 0.0, "gain": 0.0, "freqs": [], "quality": None}
-    a = adq_analysis(luminance(rgb), q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
-                     smooth_blocks=float(params["smooth_blocks"]), step=step)
+    a = adq_analysis(luminance(rgb)[oy:, ox:], q, n_freq=int(params["frequencies"]),
+                     min_gain=float(params["min_gain"]), smooth_blocks=float(params["smooth_blocks"]), step=step)
     presence = dq_presence(a["dq_gain"])
-    single = blocks_to_image(a["single_posterior"], h, w)
-    rel = blocks_to_image(block_reliability(a["evidence"]), h, w) if a["freqs"] else np.zeros((h, w), np.float32)
+
+    def to_pixels(block_map: np.ndarray) -> np.ndarray:
+        up = blocks_to_image(block_map, h - oy, w - ox)
+        return cv2.copyMakeBorder(up, oy, 0, ox, 0, cv2.BORDER_REPLICATE) if oy or ox else up
+
+    single = to_pixels(a["single_posterior"])
+    rel = to_pixels(block_reliability(a["evidence"])) if a["freqs"] else np.zeros((h, w), np.float32)
     return {"applicable": True, "note": "", "single": single, "reliability": rel,
             "localization": (single * presence).astype(np.float32), "presence": presence,
             "gain": a["dq_gain"], "freqs": a["freqs"], "sigma": a["sigma"],

@@ -45,7 +45,7 @@ import numpy as np
 
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
 
-from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality,
+from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality, grid_offset,
                            is_jpeg, jpeg_tables, luminance)
 
 NOT_JPEG_NOTE = "not a JPEG file: the JPEG grid/double-quantisation analysis does not apply"
@@ -429,9 +429,10 @@ class JpegEngine:
         t_zero = time.perf_counter() - t1
         ck.step(0.55, "JPEG grid: done; double quantisation")
         t2 = time.perf_counter()
-        dq = dq_analysis(y, q2, step=ck.sub(0.55, 0.95).step)
+        goy, gox = grid_offset(evidence)  # a selection starts off the file's 8x8 grid
+        dq = dq_analysis(y[goy:, gox:], q2, step=ck.sub(0.55, 0.95).step)
         t_dq = time.perf_counter() - t2
-        dq_map = blocks_to_pixels(dq["block_map"], h, w)
+        dq_map = blocks_to_pixels(dq["block_map"], h, w, oy=goy, ox=gox)
         zero_map = z["map"].astype(np.float32)
         loc = np.clip(np.maximum(dq_map, zero_map), 0.0, 1.0).astype(np.float32)
 
