@@ -26,19 +26,45 @@ feature matching", IEEE TIFS 5(4), 2010.
    with rotation, scaling and shear included.  Degenerate hypotheses (collinear
    support, extreme scale) are discarded.
 4. **Dense verification.**  Matches are sparse; regions come from comparing the image
-   with itself warped by the hypothesis.  ``I(x)`` is compared with ``I(A^-1 x)``
-   (marks the destination) and with ``I(A x)`` (marks the source) through the local
-   zero-mean normalised cross-correlation in a Gaussian window, gated by the local
-   mean absolute difference, on a lightly smoothed luminance (bilinear resampling of
-   the pasted copy decorrelates the finest detail).  Pixels the map barely moves are
-   skipped (near a rotation's fixed point everything correlates with itself).  Only
-   the connected regions that contain the hypothesis's own inlier keypoints are kept,
-   and each side is kept only where the other side maps onto a correlated region too.
+   with itself warped by the hypothesis.  A hypothesis that is a plain shift (linear
+   part the identity within 0.03) is checked exactly by ``copymove_dense``: the regions
+   where the image and its shifted copy differ by little more than JPEG noise, and by
+   much less than 2 px off the shift (natural look-alikes, edges and stripes along the
+   shift fail).  A rotated or scaled one needs ``min_inliers_resampled`` inliers and is
+   checked by correlation: ``I(x)`` is compared with ``I(A^-1 x)`` (marks the
+   destination) and with ``I(A x)`` (marks the source) through the local zero-mean
+   normalised cross-correlation in a Gaussian window, gated by the local mean absolute
+   difference, on a lightly smoothed luminance (bilinear resampling of the pasted copy
+   decorrelates the finest detail).  Pixels the map barely moves are skipped (near a
+   rotation's fixed point everything correlates with itself).  Only the connected
+   regions that contain the hypothesis's own inlier keypoints are kept, and each side
+   is kept only where the other side maps onto a correlated region too.
+5. **Dense shift search** (``copymove_dense``): small clones moved by a plain shift,
+   on which SIFT finds too few keypoints, are looked for at every shift at once (the
+   peaks of the image's normalised autocorrelation, Fridrich et al.'s shift-vector
+   voting by FFT) and checked exactly as in step 4.  Big images are reduced to
+   ``max_dense_pixels`` for this step.
+6. **Which copy was pasted.**  Both copies are marked; the one judged pasted gets 1,
+   its source ``source_level`` (0.6, still above 0.5).  The judge is aligned double
+   quantisation (``adq.py``: outside a copy moved off the 8x8 grid, a re-saved JPEG
+   keeps the trace of its first compression) and, without a decision from it, fine
+   detail (see ``copymove_dense.pasted_side``).
 
-The map is 1 inside verified regions (softened over one or two pixels at their border)
-and 0 elsewhere; the score grows with the number of RANSAC inliers of the best verified
-hypothesis, above 0.5 exactly when one was verified.  Everything per pixel is numpy or
-OpenCV; nothing loops over pixels in Python.
+The map is 1 on the pasted copy of each verified pair, ``source_level`` on its source
+(softened over one or two pixels at their border) and 0 elsewhere.  The raw score
+grows with the number of RANSAC inliers of the best verified SIFT hypothesis or with
+the share of the image a shift-search copy covers, above 0.5 exactly when a pair was
+verified; it is calibrated on casia-dev (``calibration.py``).  RANSAC is seeded, so
+an image always gives the same result.  Everything per pixel is numpy or OpenCV;
+nothing loops over pixels in Python.
+
+Measured on casia-dev (``trufor-desk evaluate``; 100 copy-move fakes ``Sp_S``, 200
+authentic photos, 2 shared cores), before -> after the exact shift check, the shift
+search and the pasted-copy judge: Sp_S mean F1-best 0.455 -> 0.758 (official rule;
+strict 0.452 -> 0.755), F1@0.5 0.444 -> 0.481 (both copies count at 0.5, while the
+masks mark the pasted copy only), authentic pixels above 0.5 2.1 % -> 0.7 %, score AUC
+over all 500 images 0.658 -> AUC_ALL (Sp_S against authentic AUC_SPS), about 0.6-0.9 s
+per 384x256 image and 0.3-0.4 s per megapixel on a 12 MP JPEG.
 """
 
 from __future__ import annotations
@@ -51,8 +77,8 @@ import numpy as np
 from trufor_desk import __version__
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
 from trufor_desk.engines.classical.copymove_dense import (DENSE_DEFAULTS, detail_energy, is_translation,
-                                                          pasted_side, translation_candidates,
-                                                          translation_regions)
+                                                          once_compressed_map, pasted_side,
+                                                          translation_candidates, translation_regions)
 
 ENGINE_NAME = "copymove"
 ALGORITHM_VERSION = "1"
@@ -70,7 +96,7 @@ DEFAULTS: dict[str, Any] = {
     "min_distance": 12.0,          # pixels between the two ends of a match
     "ransac_threshold": 3.0,       # pixels, reprojection error of a RANSAC inlier
     "min_inliers": 5,              # pairs supporting a hypothesis
-    "min_inliers_resampled": 20,   # ... a rotated or scaled one (checked less strictly than a shift)
+    "min_inliers_resampled": 12,   # ... a rotated or scaled one (checked less strictly than a shift)
     "max_hypotheses": 6,
     "ncc_threshold": 0.6,          # local correlation between the image and its warped copy
     "max_abs_diff": 12.0,          # grey levels, local mean |image - warped copy|
@@ -79,18 +105,6 @@ DEFAULTS: dict[str, Any] = {
     **DENSE_DEFAULTS,              # the dense shift search and the pasted-copy decision
 }
 
-
-def _once_compressed(evidence: Any) -> np.ndarray | None:
-    """Per-pixel probability that the image was JPEG-compressed only once (aligned double
-    quantisation, ``adq.py``), or None without a readable JPEG history."""
-    if not hasattr(evidence, "rgb"):
-        return None
-    from trufor_desk.engines.classical import adq
-
-    if adq.jpeg_luma_table(evidence)[0] is None:
-        return None
-    r = adq.run_adq(evidence, adq.AdqEngine.DEFAULTS)
-    return r["single"] if r["applicable"] and r["freqs"] else None
 
 
 def _sift(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
@@ -387,10 +401,13 @@ class CopyMoveEngine:
             gray8, gray_w.shape[::-1], interpolation=cv2.INTER_AREA).astype(np.float32)
         p_w = {**p, "min_region": max(16, round(int(p["min_region"]) * ws * ws))}
 
-        def shift_check(d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        def shift_check(d: np.ndarray, full: bool = False) -> tuple[np.ndarray, np.ndarray]:
+            """Exact check of the shift d (full-size pixels), at full size or on the work image."""
+            if full or ws == 1.0:
+                return translation_regions(gray, float(d[0]), float(d[1]), p)[:2]
             dx, dy = (int(v) for v in np.round(np.asarray(d) * ws))
             s_, d_, _ = translation_regions(gray_w, dx, dy, p_w)
-            if ws != 1.0 and s_.any():
+            if s_.any():
                 s_ = cv2.resize(s_.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
                 d_ = cv2.resize(d_.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) > 0
             return s_, d_
@@ -404,8 +421,12 @@ class CopyMoveEngine:
             if is_translation(affine):
                 # a plain shift is checked exactly: natural look-alikes pass the correlation
                 # check of ``verify`` but not this one
-                shift = np.round(np.median(inl[:, 1] - inl[:, 0], axis=0))
-                src, dst = shift_check(shift)
+                shift = np.median(inl[:, 1] - inl[:, 0], axis=0)
+                # keypoints place a shift to about 0.2 px; hand-made copies move by whole pixels
+                shift = np.where(np.abs(shift - np.round(shift)) <= 0.2, np.round(shift), shift)
+                # keypoints give the shift to the pixel: checked at full size, where a
+                # whole-pixel shift stays exact (on a reduced image it would not)
+                src, dst = shift_check(shift, full=True)
                 if (src | dst).any():
                     shifts.append(shift)
             elif len(inl) >= int(p["min_inliers_resampled"]):
@@ -435,7 +456,7 @@ class CopyMoveEngine:
         found: list[dict[str, Any]] = []
         if pairs:
             cp.step(0.9, "copy-move: which copy was pasted")
-            once = _once_compressed(evidence)
+            once = once_compressed_map(evidence)
             detail = detail_energy(gray)
             level = float(p["source_level"])
             for src, dst, _, rec in pairs:

@@ -46,7 +46,7 @@ DENSE_DEFAULTS: dict[str, Any] = {
     "shift_ncc": 0.8,              # local correlation of a shifted copy
     "shift_mad": 6.0,              # grey levels, local mean |image - shifted copy|
     "shift_max_diff": 2.0,         # grey levels, a region's mean |image - shifted copy|
-    "shift_rel_diff": 0.15,        # the same against the region's mean local standard deviation
+    "shift_rel_diff": 0.25,        # the same against the region's mean local standard deviation
     "shift_specificity": 3.0,      # ... and at most 1/3 of its difference 2 px off the shift
     "pasted_margin": 0.01,         # difference of the mean once-compressed probability that decides
     "source_level": 0.6,           # map value of the copy judged to be the source (the pasted one: 1)
@@ -102,24 +102,33 @@ def _local_sd(img: np.ndarray, sigma: float) -> np.ndarray:
     return np.sqrt(np.maximum(cv2.GaussianBlur(img * img, (0, 0), sigma) - mu * mu, 0))
 
 
-def translation_regions(gray: np.ndarray, dx: int, dy: int, p: dict[str, Any]
+def translation_regions(gray: np.ndarray, dx: float, dy: float, p: dict[str, Any]
                         ) -> tuple[np.ndarray, np.ndarray, float]:
     """(source, destination, mean |difference| inside) of the copy by the shift (dx, dy):
     the connected regions of at least ``min_region`` pixels where the image and its copy
-    shifted by (dx, dy) agree closely (local correlation and mean absolute difference)."""
+    shifted by (dx, dy) agree closely (local correlation and mean absolute difference).
+    A fractional shift (a copy moved by a sub-pixel amount was interpolated) is applied
+    by bilinear interpolation, the whole-pixel part by indexing."""
     import cv2
 
     from trufor_desk.engines.classical.copymove import _fill_holes, _local_ncc
 
     h, w = gray.shape
     empty = np.zeros((h, w), bool)
+    ix, iy = int(np.floor(dx)), int(np.floor(dy))
+    fx, fy = float(dx) - ix, float(dy) - iy
+    moved = gray  # moved(x) = gray(x + fractional part)
+    if fx or fy:
+        moved = cv2.warpAffine(gray, np.float32([[1, 0, fx], [0, 1, fy]]), (w, h),
+                               flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+    dx, dy = ix, iy
     # shifted(x) = gray(x + d) where defined
     y0, y1 = max(0, -dy), min(h, h - dy)
     x0, x1 = max(0, -dx), min(w, w - dx)
     if y1 - y0 < 8 or x1 - x0 < 8:
         return empty, empty, np.inf
     a = gray[y0:y1, x0:x1]
-    b = gray[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
+    b = moved[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
     ncc, mad = _local_ncc(a, b, float(p["window_sigma"]))
     good = ((ncc > float(p["shift_ncc"])) & (mad < float(p["shift_mad"]))).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
@@ -142,7 +151,7 @@ def translation_regions(gray: np.ndarray, dx: int, dy: int, p: dict[str, Any]
         # a clone matches at its shift only; a structure that also matches 2 px further
         # in some direction (an edge or stripes along the shift) is the scene's own
         full = np.full((h + 4, w + 4), np.nan, np.float32)
-        full[2:-2, 2:-2] = gray
+        full[2:-2, 2:-2] = moved
         nearest = np.full(n, np.inf)
         for ex, ey in ((2, 0), (-2, 0), (0, 2), (0, -2)):
             b2 = full[2 + y0 + dy + ey:2 + y1 + dy + ey, 2 + x0 + dx + ex:2 + x1 + dx + ex]
@@ -174,6 +183,18 @@ def detail_energy(gray: np.ndarray) -> np.ndarray:
 
     return np.abs(cv2.Laplacian(gray, cv2.CV_32F))
 
+
+def once_compressed_map(evidence: Any) -> np.ndarray | None:
+    """Per-pixel probability that the image was JPEG-compressed only once (aligned double
+    quantisation, ``adq.py``), or None without a readable JPEG history."""
+    if not hasattr(evidence, "rgb"):
+        return None
+    from trufor_desk.engines.classical import adq
+
+    if adq.jpeg_luma_table(evidence)[0] is None:
+        return None
+    r = adq.run_adq(evidence, adq.AdqEngine.DEFAULTS)
+    return r["single"] if r["applicable"] and r["freqs"] else None
 
 def pasted_side(src: np.ndarray, dst: np.ndarray, once: np.ndarray | None, detail: np.ndarray,
                 margin: float, resampled: bool) -> tuple[bool, str]:
