@@ -76,8 +76,8 @@ import numpy as np
 
 from trufor_desk import __version__
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
-from trufor_desk.engines.classical.copymove_dense import (DENSE_DEFAULTS, detail_energy, is_translation,
-                                                          once_compressed_map, pasted_side,
+from trufor_desk.engines.classical.copymove_dense import (DENSE_DEFAULTS, detail_energy, fill_holes, is_translation,
+                                                          local_ncc, once_compressed_map, pasted_side,
                                                           translation_candidates, translation_regions)
 
 ENGINE_NAME = "copymove"
@@ -227,29 +227,6 @@ def cluster_by_affine(p1: np.ndarray, p2: np.ndarray, p: dict[str, Any]) -> list
     return hyps
 
 
-def _local_ncc(a: np.ndarray, b: np.ndarray, sigma: float, eps: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
-    """(zero-mean normalised cross-correlation, mean |a - b|) in a Gaussian window."""
-    import cv2
-
-    def g(x):
-        return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
-
-    ma, mb = g(a), g(b)
-    va = g(a * a)
-    va -= ma * ma
-    vb = g(b * b)
-    vb -= mb * mb
-    cov = g(a * b)
-    cov -= ma * mb
-    np.maximum(va, 0, out=va)
-    np.maximum(vb, 0, out=vb)
-    va *= vb
-    va += float(eps)                      # flat areas do not correlate
-    ncc = cov / np.sqrt(va)
-    mad = g(np.abs(a - b))
-    return ncc, mad
-
-
 def _moved_enough(affine: np.ndarray, h: int, w: int, min_distance: float) -> np.ndarray:
     """Pixels x with |affine x - x| >= min_distance (near a rotation's fixed point, or
     for tiny shifts, everything correlates with itself)."""
@@ -258,16 +235,6 @@ def _moved_enough(affine: np.ndarray, h: int, w: int, min_distance: float) -> np
     dx = (affine[0, 0] - 1) * xs + (affine[0, 1] * ys + affine[0, 2])
     dy = affine[1, 0] * xs + ((affine[1, 1] - 1) * ys + affine[1, 2])
     return dx * dx + dy * dy >= np.float32(min_distance) ** 2
-
-
-def _fill_holes(mask: np.ndarray) -> np.ndarray:
-    """Fill every hole of a binary mask (outer contours drawn filled)."""
-    import cv2
-
-    m = mask.astype(np.uint8)
-    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    cv2.drawContours(m, contours, -1, 1, thickness=cv2.FILLED)
-    return m.astype(bool)
 
 
 def _side_region(gray: np.ndarray, affine_to: np.ndarray, seeds: np.ndarray,
@@ -282,7 +249,7 @@ def _side_region(gray: np.ndarray, affine_to: np.ndarray, seeds: np.ndarray,
                             borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
     inside = np.isfinite(warped)
     np.copyto(warped, gray, where=~inside)
-    ncc, mad = _local_ncc(gray, warped, float(p["window_sigma"]))
+    ncc, mad = local_ncc(gray, warped, float(p["window_sigma"]))
     good = (ncc > float(p["ncc_threshold"])) & (mad < float(p["max_abs_diff"])) & inside
     good &= _moved_enough(affine_to, h, w, float(p["min_distance"]))
     good = good.astype(np.uint8)
@@ -303,7 +270,7 @@ def _side_region(gray: np.ndarray, affine_to: np.ndarray, seeds: np.ndarray,
     keep = np.zeros(n, bool)
     keep[hit] = True
     # copied regions are solid: fill holes (textureless patches inside the copy)
-    return _fill_holes(keep[labels])
+    return fill_holes(keep[labels])
 
 
 def verify(gray: np.ndarray, affine: np.ndarray, inliers: np.ndarray,

@@ -53,6 +53,39 @@ DENSE_DEFAULTS: dict[str, Any] = {
 }
 
 
+def local_ncc(a: np.ndarray, b: np.ndarray, sigma: float, eps: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """(zero-mean normalised cross-correlation, mean |a - b|) in a Gaussian window."""
+    import cv2
+
+    def g(x):
+        return cv2.GaussianBlur(x, (0, 0), sigma, borderType=cv2.BORDER_REFLECT)
+
+    ma, mb = g(a), g(b)
+    va = g(a * a)
+    va -= ma * ma
+    vb = g(b * b)
+    vb -= mb * mb
+    cov = g(a * b)
+    cov -= ma * mb
+    np.maximum(va, 0, out=va)
+    np.maximum(vb, 0, out=vb)
+    va *= vb
+    va += float(eps)                      # flat areas do not correlate
+    ncc = cov / np.sqrt(va)
+    mad = g(np.abs(a - b))
+    return ncc, mad
+
+
+def fill_holes(mask: np.ndarray) -> np.ndarray:
+    """Fill every hole of a binary mask (outer contours drawn filled)."""
+    import cv2
+
+    m = mask.astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(m, contours, -1, 1, thickness=cv2.FILLED)
+    return m.astype(bool)
+
+
 def translation_candidates(gray: np.ndarray, p: dict[str, Any]) -> list[tuple[int, int, float]]:
     """The strongest peaks (dx, dy, height) of the normalised autocorrelation of ``gray``
     (float32 luminance, not smoothed).
@@ -111,8 +144,6 @@ def translation_regions(gray: np.ndarray, dx: float, dy: float, p: dict[str, Any
     by bilinear interpolation, the whole-pixel part by indexing."""
     import cv2
 
-    from trufor_desk.engines.classical.copymove import _fill_holes, _local_ncc
-
     h, w = gray.shape
     empty = np.zeros((h, w), bool)
     ix, iy = int(np.floor(dx)), int(np.floor(dy))
@@ -129,7 +160,7 @@ def translation_regions(gray: np.ndarray, dx: float, dy: float, p: dict[str, Any
         return empty, empty, np.inf
     a = gray[y0:y1, x0:x1]
     b = moved[y0 + dy:y1 + dy, x0 + dx:x1 + dx]
-    ncc, mad = _local_ncc(a, b, float(p["window_sigma"]))
+    ncc, mad = local_ncc(a, b, float(p["window_sigma"]))
     good = ((ncc > float(p["shift_ncc"])) & (mad < float(p["shift_mad"]))).astype(np.uint8)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
     good = cv2.morphologyEx(good, cv2.MORPH_OPEN, kernel)
@@ -168,7 +199,7 @@ def translation_regions(gray: np.ndarray, dx: float, dy: float, p: dict[str, Any
     reach = 2 * int(np.ceil(1.5 * float(p["window_sigma"]))) + 1
     close_px = cv2.GaussianBlur(np.abs(a - b), (0, 0), 1.0) < float(p["shift_mad"])
     grown = cv2.dilate(keep[labels].astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (reach, reach)))
-    region = _fill_holes((grown > 0) & close_px | keep[labels])
+    region = fill_holes((grown > 0) & close_px | keep[labels])
     src = empty.copy()
     src[y0:y1, x0:x1] = region
     dst = empty.copy()
