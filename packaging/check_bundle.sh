@@ -4,7 +4,7 @@
 #   bash packaging/check_bundle.sh [--no-build]
 #
 # 1. frozen CLI: `trufor-desk --help`, then `analyze` on the sample image with the weight-free
-#    splicebuster engine; the .npz is loaded with numpy by the *system* python (only for that).
+#    fusion engine (the weight-free default); the .npz is loaded with numpy by the *system* python (only for that).
 #    A PDF report of the sample is written (when the build has the `report` command).
 #    If TRUFOR_DESK_CHECK_WEIGHTS names a checkpoint, the TruFor engine (torch) runs too.
 # 2. frozen GUI (`TruForDesk gui IMAGE --analyze`) on a virtual X screen (xvfb-run, xcb
@@ -65,8 +65,8 @@ grep -q "usage: trufor-desk" "$CHECK/help.txt" || fail "--help printed no usage"
 
 NPZ="$CHECK/sample_splice.npz"
 t0=$(now)
-"$APP/trufor-desk" analyze "$SAMPLE" --engine splicebuster --out "$NPZ" \
-    || fail "frozen analyze (splicebuster) failed"
+"$APP/trufor-desk" analyze "$SAMPLE" --engine fusion --out "$NPZ" \
+    || fail "frozen analyze (fusion) failed"
 CLI_S=$(since "$t0")
 "$PY" - "$NPZ" <<'EOF' || fail "the .npz written by the frozen CLI does not load"
 import sys
@@ -75,13 +75,14 @@ d = np.load(sys.argv[1], allow_pickle=False)
 m = d["map"]
 assert m.ndim == 2 and m.dtype == np.float32 and tuple(d["imgsize"]) == m.shape, (m.shape, d["imgsize"])
 assert np.isfinite(m).all() and 0 <= m.min() and m.max() <= 1
+assert str(d["engine"]) == "fusion" and "score" in d.files, sorted(d.files)  # the calibrated default
 print(f"   npz ok: keys {sorted(d.files)[:6]}..., map {m.shape}, score {float(d['score']):.4f}")
 EOF
 
 REPORT_S="not run (this build has no report command)"
 if grep -qE '^ +report ' "$CHECK/help.txt"; then
   t0=$(now)
-  "$APP/trufor-desk" report "$SAMPLE" --engine splicebuster --out "$CHECK/report.pdf" \
+  "$APP/trufor-desk" report "$SAMPLE" --engine fusion --out "$CHECK/report.pdf" \
       || fail "frozen report failed"
   REPORT_S="$(since "$t0") s"
   [[ "$(head -c 5 "$CHECK/report.pdf")" == "%PDF-" ]] || fail "the frozen report is not a PDF"
@@ -161,7 +162,7 @@ echo "== 3. summary"
 echo "bundle:            $APP ($(du -sh "$APP" | cut -f1); torch $(du -sh "$APP/_internal/torch" | cut -f1))"
 echo "build time:        $BUILD_S"
 echo "CLI --help:        ${HELP_S} s"
-echo "CLI analyze:       ${CLI_S} s (splicebuster, sample 600x400, process start included)"
+echo "CLI analyze:       ${CLI_S} s (fusion, sample 600x400, process start included)"
 echo "CLI report:        ${REPORT_S}"
 echo "CLI trufor:        ${TRUFOR_S}"
 echo "GUI window shown:  ${WINDOW_S} s after launch (xcb on Xvfb)"
