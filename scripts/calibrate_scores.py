@@ -11,6 +11,7 @@ are pasted by hand so that every change of calibration is a reviewed commit.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -34,7 +35,8 @@ def statistics(dataset: Path) -> tuple[dict[str, list[float]], np.ndarray]:
         ev = open_evidence(item.path)
         r = adq.run_adq(ev, adq.AdqEngine.DEFAULTS)
         stats["log_dq_gain"].append(float(np.log(r["gain"] + 0.01)) if r["applicable"] else np.nan)
-        stats["copymove_raw"].append(float(cm.analyze(ev).score or 0.0))
+        details = json.loads(cm.analyze(ev).provenance["engine_details_json"] or "{}")
+        stats["copymove_raw"].append(float(details["raw_score"]))  # before calibration
         labels.append(item.kind == "fake")
         if n % 50 == 0:
             print(f"{n}/{len(items)}", file=sys.stderr, flush=True)
