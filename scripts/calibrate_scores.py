@@ -34,7 +34,7 @@ def statistics(dataset: Path) -> tuple[dict[str, list[float]], np.ndarray]:
     for n, item in enumerate(items):
         ev = open_evidence(item.path)
         r = adq.run_adq(ev, adq.AdqEngine.DEFAULTS)
-        stats["log_dq_gain"].append(float(np.log(r["gain"] + 0.01)) if r["applicable"] else np.nan)
+        stats["log_dq_gain"].append(adq.log_dq_gain(r["gain"]) if r["applicable"] else np.nan)
         details = json.loads(cm.analyze(ev).provenance["engine_details_json"] or "{}")
         stats["copymove_raw"].append(float(details["raw_score"]))  # before calibration
         labels.append(item.kind == "fake")

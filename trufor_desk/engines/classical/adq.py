@@ -197,6 +197,12 @@ DQ_LOG_WIDTH = 0.5
 MIN_BLOCKS = 64
 
 
+def log_dq_gain(gain: float) -> float:
+    """The statistic the image-level scores are calibrated on (``calibration.py``): the log
+    of the total double-compression gain, offset so that a gain of 0 stays finite."""
+    return float(np.log(float(gain) + 0.01))
+
+
 def dq_presence(gain: float) -> float:
     """Probability-like weight that the image has an aligned double-compression history."""
     z = (np.log(max(float(gain), 1e-6)) - np.log(DQ_HALF_GAIN)) / DQ_LOG_WIDTH
@@ -207,21 +213,6 @@ def block_reliability(evidence: np.ndarray) -> np.ndarray:
     """Where a block's verdict rests on data: about 1 with three or more informative
     (non-zero) coefficients in the used frequencies, near 0 on flat blocks."""
     return (1.0 - np.exp(-np.maximum(evidence, 0.0) / 1.5)).astype(np.float32)
-
-
-def blocks_to_image(block_map: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Bilinear upsampling of a per-8x8-block map (grid at 0, 0) to ``h x w`` pixels."""
-    import cv2
-
-    nby, nbx = block_map.shape
-    if nby == 0 or nbx == 0:
-        return np.zeros((h, w), np.float32)
-    up = cv2.resize(np.ascontiguousarray(block_map, dtype=np.float32), (nbx * 8, nby * 8),
-                    interpolation=cv2.INTER_LINEAR)[:h, :w]
-    pad_b, pad_r = h - up.shape[0], w - up.shape[1]
-    if pad_b or pad_r:
-        up = cv2.copyMakeBorder(up, 0, pad_b, 0, pad_r, cv2.BORDER_REPLICATE)
-    return up
 
 
 def jpeg_luma_table(evidence: Any) -> tuple[np.ndarray | None, str]:
@@ -247,6 +238,7 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     ``note`` when the image has no readable JPEG history."""
     import cv2
 
+    from trufor_desk.engines.classical._common import upsample
     from trufor_desk.engines.classical._jpeg_common import estimate_quality, grid_offset, luminance
 
     rgb = evidence.rgb
@@ -265,7 +257,7 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     presence = dq_presence(a["dq_gain"])
 
     def to_pixels(block_map: np.ndarray) -> np.ndarray:
-        up = blocks_to_image(block_map, h - oy, w - ox)
+        up = upsample(block_map, h - oy, w - ox, 8)  # bilinear, block centres on block centres
         return cv2.copyMakeBorder(up, oy, 0, ox, 0, cv2.BORDER_REPLICATE) if oy or ox else up
 
     single = to_pixels(a["single_posterior"])
@@ -305,7 +297,7 @@ class AdqEngine:
         notes = [] if r["applicable"] else [r["note"]]
         score, cal = None, None
         if r["applicable"]:
-            score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": np.log(r["gain"] + 0.01)})
+            score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": log_dq_gain(r["gain"])})
             if r["freqs"]:
                 notes.append(f"double-compression history: total gain {r['gain']:.2f} nats per block over "
                              f"{len(r['freqs'])} frequencies (presence {r['presence']:.2f}); the map is the "

@@ -108,7 +108,7 @@ class FusionEngine:
 
         score, cal = None, None
         if d["applicable"]:
-            score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": float(np.log(d["gain"] + 0.01))})
+            score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": adq.log_dq_gain(d["gain"])})
             if d["freqs"]:
                 notes.append(f"double-compression history found (presence {presence:.2f}, primary steps estimated "
                              f"in {len(d['freqs'])} DCT frequencies): the map is led by blocks compressed only once")
