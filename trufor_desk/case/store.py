@@ -31,9 +31,11 @@ import numpy as np
 from trufor_desk.atomic import atomic_open, output_target
 from trufor_desk.errors import UserError
 
+from .audit import AuditEntry
+from .canonical import arrays_digest
 from .comparison import ComparisonRecord
-from .model import (Annotation, AnalysisRecord, AuditEntry, Case, EvidenceRef, Note, arrays_digest,
-                    result_from_npz)
+from .items import AnalysisRecord, Annotation, EvidenceRef, Note
+from .model import Case, result_from_npz
 
 CASE_JSON = "case.json"
 SUFFIX = ".tfcase"

@@ -152,7 +152,7 @@ def implicit_case(ev, result, examiner: str | None = None, when: datetime | None
     every timestamp ``when`` (SOURCE_DATE_EPOCH or today 00:00 UTC) and no timings, so the
     same image and arguments give the same case and the same report bytes."""
     from trufor_desk.case import Case, fixed_clock
-    from trufor_desk.case.model import canonical_json
+    from trufor_desk.case.canonical import canonical_json
 
     from dataclasses import replace
 
