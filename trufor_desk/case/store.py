@@ -285,6 +285,16 @@ def _read(zf: zipfile.ZipFile, name: str, limit: int, path: Path) -> bytes:
         raise UserError(f"{path}: damaged case file ({name}: {exc})") from None
 
 
+def _read_npz(zf: zipfile.ZipFile, name: str, path: Path, what: str) -> dict[str, np.ndarray]:
+    """The arrays of an ``.npz`` member (no pickle); ``what`` names its item in the error."""
+    raw = _read(zf, name, _MAX_MEMBER_BYTES, path)
+    try:
+        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+            return {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        raise UserError(f"{path}: damaged case file ({what}: {exc})") from None
+
+
 def _tuple_or_none(v):
     return tuple(int(x) for x in v) if v is not None else None
 
@@ -335,13 +345,7 @@ def _case_from_doc(doc: dict, zf: zipfile.ZipFile, p: Path) -> Case:
         png = _read(zf, member, _MAX_MEMBER_BYTES, p) if member in names else None
         case.evidence.append(EvidenceRef(preview_png=png, **e))
     for a in doc.get("analyses", []):
-        raw = _read(zf, f"analyses/{a['id']}.npz", _MAX_MEMBER_BYTES, p)
-        try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                arrays = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise UserError(f"{p}: damaged case file (analysis {a['id']}: {exc})") from None
-        result = result_from_npz(arrays)
+        result = result_from_npz(_read_npz(zf, f"analyses/{a['id']}.npz", p, f"analysis {a['id']}"))
         rec = AnalysisRecord(
             id=a["id"], evidence_id=a["evidence_id"], engine=a["engine"], engine_version=a["engine_version"],
             result=result, rect=_tuple_or_none(a.get("rect")), created=a.get("created", ""),
@@ -359,13 +363,7 @@ def _case_from_doc(doc: dict, zf: zipfile.ZipFile, p: Path) -> Case:
         r["polygon"] = [tuple(pt) for pt in r["polygon"]] if r.get("polygon") is not None else None
         case.annotations.append(Annotation(**r))
     for c in doc.get("comparisons", []):
-        raw = _read(zf, f"comparisons/{c['id']}.npz", _MAX_MEMBER_BYTES, p)
-        try:
-            with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
-                figures = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
-            raise UserError(f"{p}: damaged case file (comparison {c['id']}: {exc})") from None
-        rec = ComparisonRecord.from_doc(c, figures)
+        rec = ComparisonRecord.from_doc(c, _read_npz(zf, f"comparisons/{c['id']}.npz", p, f"comparison {c['id']}"))
         if rec.record() != c:
             case.load_problems.append(f"comparison {rec.id}: its record in case.json is not in the expected form "
                                       "(edited)")
