@@ -1,11 +1,6 @@
 """``trufor-desk batch INPUT... --out OUT_DIR``: triage a collection into a results folder.
 
-Wired into the main CLI like ``weights``::
-
-    add_batch_parser(sub)
-    ...
-    if args.command == "batch":
-        return run_batch(args)
+``entry.py`` wires it in: ``add_batch_parser(sub).set_defaults(run=run_batch)``.
 
 Output: ``OUT_DIR/results.csv`` and ``results.jsonl`` (one row per input file), one
 ``.npz`` per analysed image.  stdout gets one summary line at the end; stderr gets one

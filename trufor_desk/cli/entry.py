@@ -4,7 +4,8 @@ Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results; cli/
 ``weights`` (install / check / download the TruFor checkpoint; cli/weights.py), ``report`` and
 ``case`` (cli/report.py), ``evaluate`` (cli/evaluate.py), ``batch`` (cli/batch.py) and ``gui``;
 without a subcommand the investigator window opens.  A new subcommand group is a module with
-``add_<name>_parser(sub)`` and ``run_<name>(args)``, wired in below.
+``add_<name>_parser(sub)`` (returning its parser) and ``run_<name>(args)``, wired in below: the
+parser's ``run`` default is the function that ``main`` calls.
 
 Error policy: every problem the user can fix is one ``error: ...`` line on stderr (no
 traceback, no warnings) and a non-zero exit; other images of the same call still run.
@@ -23,30 +24,26 @@ from trufor_desk.errors import UserError
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from trufor_desk.cli.weights import add_weights_parser
+    from trufor_desk.cli.batch import add_batch_parser, run_batch
+    from trufor_desk.cli.evaluate import add_evaluate_parser, run_evaluate
+    from trufor_desk.cli.report import add_case_parser, add_report_parser, run_case, run_report
+    from trufor_desk.cli.weights import add_weights_parser, run_weights
 
     p = argparse.ArgumentParser(prog="trufor-desk",
                                 description="Image forgery analysis for forensic examiners (TruFor and more).")
     p.add_argument("--version", action="version", version=f"trufor-desk {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
-    add_analyze_parser(sub)
+    # each command's parser names the function that runs it (``args.run``); ``gui`` has none
+    add_analyze_parser(sub).set_defaults(run=run_analyze)
     g = sub.add_parser("gui", help="open the investigator window (the default without a command)")
     g.add_argument("images", nargs="*", metavar="IMAGE")
     g.add_argument("--engine", default=None, help="engine selected in the toolbar")
     g.add_argument("--analyze", action="store_true", help="analyse the last opened image right away")
-
-    add_weights_parser(sub)
-    from trufor_desk.cli.report import add_case_parser, add_report_parser
-
-    add_report_parser(sub)
-    add_case_parser(sub)
-    from trufor_desk.cli.evaluate import add_evaluate_parser
-
-    add_evaluate_parser(sub)
-    from trufor_desk.cli.batch import add_batch_parser
-
-    add_batch_parser(sub)
+    for add_parser, run in ((add_weights_parser, run_weights), (add_report_parser, run_report),
+                            (add_case_parser, run_case), (add_evaluate_parser, run_evaluate),
+                            (add_batch_parser, run_batch)):
+        add_parser(sub).set_defaults(run=run)
     return p
 
 
@@ -59,28 +56,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "analyze":
-            return run_analyze(args)
-        if args.command == "weights":
-            from trufor_desk.cli.weights import run_weights
-
-            return run_weights(args)
-        if args.command == "batch":
-            from trufor_desk.cli.batch import run_batch
-
-            return run_batch(args)
-        if args.command == "evaluate":
-            from trufor_desk.cli.evaluate import run_evaluate
-
-            return run_evaluate(args)
-        if args.command == "report":
-            from trufor_desk.cli.report import run_report
-
-            return run_report(args)
-        if args.command == "case":
-            from trufor_desk.cli.report import run_case
-
-            return run_case(args)
+        run = getattr(args, "run", None)
+        if run is not None:
+            return run(args)
         from trufor_desk.gui.app import run_gui
 
         if args.command == "gui":

@@ -1,9 +1,6 @@
 """``trufor-desk evaluate``: score a detector on a dataset folder with ground truth.
 
-Wired into the main CLI with two calls (like ``weights``)::
-
-    add_evaluate_parser(sub)                 # in _build_parser()
-    if args.command == "evaluate": return run_evaluate(args)
+``entry.py`` wires it in: ``add_evaluate_parser(sub).set_defaults(run=run_evaluate)``.
 
 ``DATASET_DIR`` holds ``fake/``, ``mask/`` (same stem as the image, optionally with
 ``_gt`` or ``_mask``; white = manipulated) and optionally ``real/``.  Per-image rows go

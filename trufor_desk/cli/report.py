@@ -1,11 +1,7 @@
 """``trufor-desk report ...`` and ``trufor-desk case ...``: case files and PDF reports.
 
-Wired into the main CLI with::
-
-    add_report_parser(sub); add_case_parser(sub)
-    ...
-    if args.command == "report": return run_report(args)
-    if args.command == "case": return run_case(args)
+``entry.py`` wires them in: ``add_report_parser(sub).set_defaults(run=run_report)``, the same
+for ``case``.
 
 ``report IMAGE`` analyses the image and reports it through an implicit case whose id
 derives from the image SHA-256 and the analysis parameters, with every date taken from

@@ -1,12 +1,6 @@
 """``trufor-desk weights ...``: install, inspect and download the TruFor checkpoint.
 
-Kept apart from the main CLI so the weight management can be wired in with two calls::
-
-    sub = parser.add_subparsers(dest="command")
-    add_weights_parser(sub)
-    ...
-    if args.command == "weights":
-        return run_weights(args)
+``entry.py`` wires it in: ``add_weights_parser(sub).set_defaults(run=run_weights)``.
 
 Errors are printed as exactly one ``error: <message>`` line on stderr (exit status 1),
 matching the rest of the CLI; a progress bar is drawn only when stderr is a terminal,
