@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog
 
 from trufor_desk.errors import UserError
 
+from . import settings as st
+
 
 class CaseController:
     def __init__(self, win):
@@ -32,11 +34,14 @@ class CaseController:
             text, ok = QInputDialog.getText(self.win, title, label, text=default)
         return text.strip() if ok and text.strip() else None
 
-    def ask_path(self, save: bool, title: str, suggestion: str, filt: str) -> str | None:
+    def ask_path(self, save: bool, title: str, name: str, filt: str) -> str | None:
+        """A file chosen in the last folder (``name`` is the suggested file name, or "")."""
+        folder = st.last_folder(self.win.settings)
+        start = str(Path(folder) / name) if name else folder
         if save:
-            path, _ = QFileDialog.getSaveFileName(self.win, title, suggestion, filt)
+            path, _ = QFileDialog.getSaveFileName(self.win, title, start, filt)
         else:
-            path, _ = QFileDialog.getOpenFileName(self.win, title, suggestion, filt)
+            path, _ = QFileDialog.getOpenFileName(self.win, title, start, filt)
         return path or None
 
     # -- the case ------------------------------------------------------------------------
@@ -149,8 +154,7 @@ class CaseController:
         if not self.sync():
             return False
         if path is None:
-            folder = self.win.settings.value("last_folder", str(Path.home()))
-            path = self.path or self.ask_path(True, "Save case", str(Path(folder) / f"{self.case.case_id}.tfcase"),
+            path = self.path or self.ask_path(True, "Save case", f"{self.case.case_id}.tfcase",
                                               "TruFor Desk case (*.tfcase)")
             if not path:
                 return False
@@ -169,8 +173,7 @@ class CaseController:
         from trufor_desk.evidence import open_evidence
 
         if path is None:
-            path = self.ask_path(False, "Open case", str(self.win.settings.value("last_folder", str(Path.home()))),
-                                 "TruFor Desk case (*.tfcase);;All files (*)")
+            path = self.ask_path(False, "Open case", "", "TruFor Desk case (*.tfcase);;All files (*)")
             if not path:
                 return False
         try:
@@ -213,9 +216,7 @@ class CaseController:
         if not self.sync():
             return False
         if path is None:
-            folder = self.win.settings.value("last_folder", str(Path.home()))
-            path = self.ask_path(True, "Export report", str(Path(folder) / f"{self.case.case_id}-report.pdf"),
-                                 "PDF (*.pdf)")
+            path = self.ask_path(True, "Export report", f"{self.case.case_id}-report.pdf", "PDF (*.pdf)")
             if not path:
                 return False
         try:

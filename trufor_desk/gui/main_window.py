@@ -144,8 +144,7 @@ class MainWindow(WindowMenus, QMainWindow):
 
     # ---------------------------------------------------------------------- opening ----
     def open_dialog(self) -> None:
-        folder = self.settings.value("last_folder", str(Path.home()))
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", folder, IMAGE_FILTER)
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images", st.last_folder(self.settings), IMAGE_FILTER)
         self.open_paths(paths)
 
     def open_paths(self, paths) -> list[Document]:
@@ -276,9 +275,8 @@ class MainWindow(WindowMenus, QMainWindow):
     def export_dialog(self) -> None:
         if self.doc is None:
             return
-        folder = self.settings.value("last_folder", str(Path.home()))
-        path, _ = QFileDialog.getSaveFileName(self, "Export view", str(Path(folder) / f"{self.doc.evidence.path.stem}"
-                                                                                       "_view.png"), "PNG (*.png)")
+        suggestion = Path(st.last_folder(self.settings)) / f"{self.doc.evidence.path.stem}_view.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Export view", str(suggestion), "PNG (*.png)")
         if path:
             self.export_view(path)
 
@@ -293,8 +291,7 @@ class MainWindow(WindowMenus, QMainWindow):
 
     # ----------------------------------------------------------------------- triage ----
     def open_triage_dialog(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Open batch results", self.settings.value(
-            "last_folder", str(Path.home())))
+        folder = QFileDialog.getExistingDirectory(self, "Open batch results", st.last_folder(self.settings))
         if folder:
             self.open_triage(folder)
 

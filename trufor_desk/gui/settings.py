@@ -5,6 +5,7 @@ recent files.  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platfor
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
@@ -16,6 +17,11 @@ def make_settings() -> QSettings:
     if path:
         return QSettings(path, QSettings.IniFormat)
     return QSettings("TruFor Desk", "TruFor Desk")
+
+
+def last_folder(s: QSettings) -> str:
+    """The folder of the last opened image, where file dialogs start; the home folder at first."""
+    return str(s.value("last_folder", str(Path.home())))
 
 
 def get_float(s: QSettings, key: str, default: float) -> float:
