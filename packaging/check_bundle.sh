@@ -86,7 +86,14 @@ if grep -qE '^ +report ' "$CHECK/help.txt"; then
       || fail "frozen report failed"
   REPORT_S="$(since "$t0") s"
   [[ "$(head -c 5 "$CHECK/report.pdf")" == "%PDF-" ]] || fail "the frozen report is not a PDF"
+  # the report lists the metadata warnings: one of them says when the frozen app cannot import exiv2
+  if command -v pdftotext >/dev/null; then
+    pdftotext "$CHECK/report.pdf" "$CHECK/report.txt" || fail "pdftotext could not read the frozen report"
+    if grep -q "exiv2 not installed" "$CHECK/report.txt"; then fail "the frozen app cannot import exiv2"; fi
+    grep -q "Metadata summary" "$CHECK/report.txt" || fail "the frozen report has no metadata summary"
+  fi
 fi
+find "$APP/_internal" -name 'libexiv2*' | grep -q . || fail "libexiv2 missing from the bundle"
 
 TRUFOR_S="not run (set TRUFOR_DESK_CHECK_WEIGHTS=PATH to a checkpoint)"
 if [[ -n "${TRUFOR_DESK_CHECK_WEIGHTS:-}" ]]; then

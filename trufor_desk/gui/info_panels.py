@@ -38,12 +38,32 @@ position, its RGB value and every layer's value under the cursor; the loupe magn
 """
 
 
+# what each metadata section is, shown as its tooltip (sections not listed get none)
+SECTION_TIPS = {
+    "Warnings": "Observations worth a look, not verdicts: they also occur in innocent files.",
+    "EXIF summary": "Key EXIF fields (camera, dates, exposure, GPS), read with Pillow.",
+    "Maker notes summary": "Camera-maker fields decoded by exiv2: body and lens serial numbers, firmware, "
+                           "owner, shutter count. The tag each value came from is in brackets.",
+    "IPTC summary": "Key IPTC fields (byline, caption, copyright, keywords), read with exiv2.",
+    "EXIF": "Every EXIF tag of IFD0, Exif, GPS, Interop and the thumbnail directory (Pillow names).",
+    "Maker notes": "Every maker-note tag exiv2 decodes, by its exiv2 key (group.tag).",
+    "IPTC": "Every IPTC-IIM dataset (record.dataset), read with exiv2.",
+    "XMP": "Where the XMP packet is and its key fields, read without an XML parser.",
+    "XMP history": "The xmpMM:History events: action, time, software, what changed.",
+    "XMP properties": "Every XMP property, as exiv2 flattens it (prefix.name, arrays as [n], structs as /).",
+    "Embedded previews": "Previews other than the EXIF thumbnail (maker notes, xmp:Thumbnails), each compared "
+                         "with the image.",
+}
+COLLAPSED_ABOVE = 25             # sections with more rows start collapsed (maker notes can hold hundreds)
+
+
 class MetadataPanel(QTreeWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setHeaderLabels(["Field", "Value"])
         self.setColumnWidth(0, 170)
-        self.setToolTip("Facts about the evidence file, read without modifying it.")
+        self.setToolTip("Facts about the evidence file, read without modifying it. Sections with many rows "
+                        "start collapsed; hover over a section for what it holds.")
 
     def show_evidence(self, ev: Evidence | None) -> None:
         self.clear()
@@ -60,7 +80,9 @@ class MetadataPanel(QTreeWidget):
         try:
             from trufor_desk.evidence.metadata import extract_metadata, metadata_rows
 
-            rows += [r for r in metadata_rows(extract_metadata(ev)) if r[0] != "File"]
+            meta = metadata_rows(extract_metadata(ev))
+            rows += [r for r in meta if r[0] == "File" and r[1] == "Metadata read with"]
+            rows += [r for r in meta if r[0] != "File"]
         except Exception as exc:  # metadata is best effort; never block viewing
             rows.append(("Metadata", "error", str(exc)))
         sections: dict[str, QTreeWidgetItem] = {}
@@ -68,10 +90,16 @@ class MetadataPanel(QTreeWidget):
             parent = sections.get(section)
             if parent is None:
                 parent = QTreeWidgetItem(self, [section.capitalize() if section.islower() else section, ""])
-                parent.setExpanded(True)
+                if section in SECTION_TIPS:
+                    parent.setToolTip(0, SECTION_TIPS[section])
                 sections[section] = parent
             item = QTreeWidgetItem(parent, [str(key), str(value)])
             item.setToolTip(1, str(value))
+        for section, parent in sections.items():
+            n = parent.childCount()
+            if n > COLLAPSED_ABOVE and section != "Warnings":
+                parent.setText(1, f"{n} rows")
+            parent.setExpanded(n <= COLLAPSED_ABOVE or section == "Warnings")
 
 
 class HelpPanel(QTextBrowser):
