@@ -82,21 +82,22 @@ def test_fp16_is_refused_on_cpu(synth_weights):
         TruForEngine(synth_weights, device="cpu", precision="fp16")
 
 
-def test_bf16_deviation_from_fp32_is_small_and_recorded(weights_for):
-    """bf16 runs the transformer and decoders in bfloat16; Noiseprint++ stays float32
-    (its trained BatchNorms cancel thousands, which bf16 cannot represent).  Measured on
-    the kit's tampered2 with real NP++ weights: map max 0.019, conf max 0.033, score 0.002."""
-    ev = open_evidence(KIT / "tampered2.png")
+@pytest.mark.parametrize("image", ["tampered2.png", "pristine1.jpg"])
+def test_bf16_deviation_from_fp32_is_small_and_recorded(weights_for, image):
+    """bf16 runs Noiseprint++ in bfloat16 (centred, see engines/trufor/noiseprint.py); the
+    transformer and decoders stay float32.  Issue #12's bounds on the real-NP++ goldens:
+    map <= 0.02 and score <= 0.01 (measured map 0.007-0.014, score 0.0007-0.0064)."""
+    ev = open_evidence(KIT / image)
     w = weights_for("realnp")
     r32 = TruForEngine(w, device="cpu").analyze(ev)
     r16 = TruForEngine(w, device="cpu", precision="bf16").analyze(ev)
     assert r16.provenance["precision"] == "bf16" and r32.provenance["precision"] == "fp32"
-    np.testing.assert_array_equal(r16.extras["np++"], r32.extras["np++"])
+    dnp = np.abs(r16.extras["np++"] - r32.extras["np++"])
     dmap = np.abs(r16.localization - r32.localization)
-    dconf = np.abs(r16.reliability - r32.reliability)
-    assert 0 < dmap.max() < 0.06 and dmap.mean() < 0.015
-    assert dconf.max() < 0.1 and dconf.mean() < 0.03
-    assert abs(r16.score - r32.score) < 0.03
+    assert 0 < dnp.max() < 0.05
+    assert 0 < dmap.max() <= 0.02
+    assert np.abs(r16.reliability - r32.reliability).max() < 0.06
+    assert abs(r16.score - r32.score) <= 0.01
 
 
 def test_small_images_are_refused_with_the_limit(tmp_path, synth_weights):
