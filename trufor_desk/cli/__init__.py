@@ -3,6 +3,7 @@
 - ``entry``: the parser and the dispatch (``main``), the only module that knows every command;
 - ``args``: options shared by the commands that run an engine (``--engine``, ``--weights``, ...);
 - ``progress``: stderr progress bars, drawn only on a terminal;
+- ``messages``: the one-line ``error: ...`` and ``warning: ...`` messages on stderr;
 - ``analyze``, ``weights``, ``report`` (report and case), ``evaluate``, ``batch``: one group each,
   every one with ``add_<name>_parser(sub)`` and ``run_<name>(args)``.
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 from trufor_desk.atomic import output_target, save_npz_atomic
 from trufor_desk.cli.args import add_engine_arguments
+from trufor_desk.cli.messages import error
 from trufor_desk.cli.progress import PercentBar
 from trufor_desk.engines.registry import create_engine, default_engine
 from trufor_desk.errors import UserError
@@ -33,10 +33,6 @@ def add_analyze_parser(subparsers: "argparse._SubParsersAction[Any]") -> argpars
     a.add_argument("--band-tokens", type=int, default=None, metavar="N",
                    help="advanced: tokens per band in full-resolution stages (memory/speed trade-off)")
     return a
-
-
-def _error(msg: str) -> None:
-    print(f"error: {msg}", file=sys.stderr, flush=True)
 
 
 def _outputs_for(images: list[str], out: str | None) -> list[Path]:
@@ -82,16 +78,16 @@ def run_analyze(args) -> int:
             save_npz_atomic(target, result.to_npz_dict())
         except WeightsError as exc:
             bar.close()
-            _error(str(exc))
+            error(exc)
             return 1  # every further image would fail the same way
         except UserError as exc:
             bar.close()
-            _error(str(exc))
+            error(exc)
             failures += 1
             continue
         except OSError as exc:
             bar.close()
-            _error(f"{target}: cannot write result ({exc.strerror or exc})")
+            error(f"{target}: cannot write result ({exc.strerror or exc})")
             failures += 1
             continue
         from trufor_desk.render.verdict import verdict_for_result

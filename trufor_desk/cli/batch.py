@@ -16,6 +16,7 @@ import argparse
 import sys
 from typing import Any
 
+from trufor_desk.cli.messages import error
 from trufor_desk.cli.progress import StderrBar
 from trufor_desk.errors import UserError
 
@@ -87,7 +88,7 @@ def run_batch(args: argparse.Namespace) -> int:
                       gpus_per_worker=args.gpus_per_worker, progress=bar)
     except UserError as exc:
         bar.close()
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        error(exc)
         return 1
     except KeyboardInterrupt:
         bar.close()

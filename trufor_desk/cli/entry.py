@@ -20,6 +20,7 @@ from typing import Sequence
 
 from trufor_desk import __version__
 from trufor_desk.cli.analyze import add_analyze_parser, run_analyze
+from trufor_desk.cli.messages import error
 from trufor_desk.errors import UserError
 
 
@@ -47,10 +48,6 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _error(msg: str) -> None:
-    print(f"error: {msg}", file=sys.stderr, flush=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("ignore")  # the CLI speaks through its own error lines only
     parser = _build_parser()
@@ -65,10 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_gui(args.images, args.engine, args.analyze)
         return run_gui([])
     except UserError as exc:
-        _error(str(exc))
+        error(exc)
         return 1
     except KeyboardInterrupt:
-        _error("interrupted")
+        error("interrupted")
         return 130
 
 

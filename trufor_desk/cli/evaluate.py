@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from trufor_desk.cli.messages import error
 from trufor_desk.cli.progress import StderrBar
 from trufor_desk.errors import Cancelled, UserError
 
@@ -100,16 +101,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
         return 1 if summary["n_errors"] else 0
     except UserError as exc:
         _close(bar)
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr, flush=True)
+        error(exc)
         return 1
     except OSError as exc:
         _close(bar)
         where = f": {exc.filename}" if exc.filename else ""
-        print(f"error: {' '.join(str(exc.strerror or exc).split())}{where}", file=sys.stderr, flush=True)
+        error(f"{exc.strerror or exc}{where}")
         return 1
     except (KeyboardInterrupt, Cancelled):
         _close(bar)
-        print("error: interrupted", file=sys.stderr, flush=True)
+        error("interrupted")
         return 130
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from trufor_desk.cli.args import add_engine_arguments
+from trufor_desk.cli.messages import error, warn
 from trufor_desk.errors import UserError
 
 __all__ = ["add_report_parser", "run_report", "add_case_parser", "run_case", "implicit_case",
@@ -178,14 +179,6 @@ def _say(msg: str) -> None:
     print(msg, flush=True)
 
 
-def _warn(msg: str) -> None:
-    print(f"warning: {msg}", file=sys.stderr, flush=True)
-
-
-def _error(msg: str) -> None:
-    print("error: " + (" ".join(str(msg).split()) or "unknown error"), file=sys.stderr, flush=True)
-
-
 # ---------------------------------------------------------------------------------------
 # report
 
@@ -195,13 +188,13 @@ def _guarded(action, args: argparse.Namespace) -> int:
     try:
         return action(args)
     except UserError as exc:
-        _error(str(exc))
+        error(exc)
         return 1
     except OSError as exc:
-        _error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
+        error(f"{exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}")
         return 1
     except KeyboardInterrupt:
-        _error("interrupted")
+        error("interrupted")
         return 130
 
 
@@ -230,7 +223,7 @@ def _run_report(args) -> int:
         case_file: Path | None = src
         for line in case.verification.lines() if not case.verification.ok else []:
             if " ok: " not in line and "chain intact" not in line:
-                _warn(line)
+                warn(line)
     else:
         from trufor_desk.case import save_case, verify_case
         from trufor_desk.evidence import open_evidence
@@ -292,7 +285,7 @@ def _open_for_change(path: str):
                         "refusing to change it (run `trufor-desk case verify`)")
     for s in v.evidence:
         if s.status != "ok":
-            _warn(s.line())
+            warn(s.line())
     return case
 
 
@@ -328,7 +321,7 @@ def _case_add(args) -> int:
         except UserError as exc:
             from trufor_desk.errors import WeightsError
 
-            _error(str(exc))
+            error(exc)
             failures += 1
             if isinstance(exc, WeightsError):
                 break

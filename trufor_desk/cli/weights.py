@@ -15,6 +15,7 @@ import json
 import sys
 from typing import Any, TextIO
 
+from trufor_desk.cli.messages import error
 from trufor_desk.errors import UserError
 
 __all__ = ["add_weights_parser", "run_weights"]
@@ -162,20 +163,19 @@ def run_weights(args: argparse.Namespace) -> int:
             progress = None
             _print_install(record, out, err)
         else:
-            print("error: choose one of: weights install, weights status, weights download", file=err)
+            error("choose one of: weights install, weights status, weights download")
             return 1
     except UserError as exc:
         _close_progress(progress)
-        print(f"error: {_single_line(exc)}", file=err)
+        error(exc)
         return 1
     except OSError as exc:  # a file-system problem the library did not anticipate
         _close_progress(progress)
-        print(f"error: {_single_line(exc.strerror or exc)}{f': {exc.filename}' if exc.filename else ''}",
-              file=err)
+        error(f"{exc.strerror or exc}{f': {exc.filename}' if exc.filename else ''}")
         return 1
     except KeyboardInterrupt:
         _close_progress(progress)
-        print("error: interrupted", file=err)
+        error("interrupted")
         return 130
     return 0
 
@@ -183,7 +183,3 @@ def run_weights(args: argparse.Namespace) -> int:
 def _close_progress(progress: _Progress | None) -> None:
     if progress is not None:
         progress.close()
-
-
-def _single_line(message: object) -> str:
-    return " ".join(str(message).split()) or "unknown error"
