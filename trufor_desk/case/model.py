@@ -122,26 +122,23 @@ class Case:
             n += 1
         return f"{prefix}{n}"
 
+    def _get(self, items: list, item_id: str, kind: str):
+        item = next((it for it in items if it.id == item_id), None)
+        if item is None:
+            raise UserError(f"case {self.case_id} has no {kind} {item_id!r}")
+        return item
+
     def get_evidence(self, evidence_id: str) -> EvidenceRef:
-        for ev in self.evidence:
-            if ev.id == evidence_id:
-                return ev
-        raise UserError(f"case {self.case_id} has no evidence {evidence_id!r}")
+        return self._get(self.evidence, evidence_id, "evidence")
 
     def find_evidence(self, sha256: str) -> EvidenceRef | None:
         return next((ev for ev in self.evidence if ev.sha256 == sha256), None)
 
     def get_analysis(self, analysis_id: str) -> AnalysisRecord:
-        for a in self.analyses:
-            if a.id == analysis_id:
-                return a
-        raise UserError(f"case {self.case_id} has no analysis {analysis_id!r}")
+        return self._get(self.analyses, analysis_id, "analysis")
 
     def get_comparison(self, comparison_id: str):
-        for c in self.comparisons:
-            if c.id == comparison_id:
-                return c
-        raise UserError(f"case {self.case_id} has no comparison {comparison_id!r}")
+        return self._get(self.comparisons, comparison_id, "comparison")
 
     def analyses_of(self, evidence_id: str) -> list[AnalysisRecord]:
         return [a for a in self.analyses if a.evidence_id == evidence_id]
