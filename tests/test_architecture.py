@@ -79,7 +79,7 @@ LAYERS: list[set[str]] = [
 SIDEWAYS: dict[tuple[str, str], str] = {
     ("cli", "gui"): "without a command `trufor-desk` opens the window; cli.entry imports gui.app lazily, "
                     "inside main() (the gui never imports the cli)",
-    ("report", "case"): "a report is the rendering of a case: report.pdf reads the case model",
+    ("report", "case"): "a report is the rendering of a case: report.dates reads the case model",
 }
 
 

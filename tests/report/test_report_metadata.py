@@ -13,7 +13,7 @@ from tests.evidence.test_metadata_exiv2 import CANON, history, with_metadata
 from trufor_desk.case import Case, fixed_clock
 from trufor_desk.evidence import open_evidence
 from trufor_desk.report import render_report
-from trufor_desk.report.pdf import MAX_ROWS_PER_EXIV2_SECTION, _metadata_subset
+from trufor_desk.report.metadata_summary import MAX_ROWS_PER_EXIV2_SECTION, metadata_subset
 
 pypdf = pytest.importorskip("pypdf")
 pytest.importorskip("exiv2")
@@ -36,7 +36,7 @@ def camera_case(tmp_path_factory):
 
 def test_subset_has_maker_notes_iptc_history_and_photoshop_fields(camera_case):
     rows = camera_case.evidence[0].metadata
-    shown, more = _metadata_subset(rows)
+    shown, more = metadata_subset(rows)
     keys = [(s, k) for s, k, _ in shown]
     assert ("Maker notes summary", "Serial number") in keys and ("Maker notes summary", "Firmware") in keys
     assert {("IPTC summary", k) for k in ("Byline", "Caption", "Copyright")} <= set(keys)

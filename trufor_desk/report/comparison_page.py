@@ -5,13 +5,15 @@ the same crop of A's pixels, B already on A's grid, and the difference), the num
 the registration.  Nothing is recomputed from the evidence files, so the page is a pure
 function of the case, like the rest of the report.
 
-The page is drawn through the report writer's primitives (``h1``, ``h2``, ``para``,
-``table``, ``image``, ``need`` and its ``pdf``); this module does not import the writer.
+The page is drawn through the report's page primitives (:class:`~.layout.Layout`: headings,
+paragraphs, tables, rows of panels with their colour scales), like every other page.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .layout import SCALE_TICKS, ColourScale, Panel
 
 DIFF_CMAP = "inferno"
 OUTSIDE = (150, 150, 150)      # figure pixels outside the overlap
@@ -65,50 +67,20 @@ def _boxes(rgb: np.ndarray, regions: list[dict], view, label: bool = True) -> np
     return np.asarray(img)
 
 
-def _scale_bar(w, x: float, y: float, width: float, scale: int, threshold: int) -> None:
+def _scale(scale: int, threshold: int) -> ColourScale:
     from trufor_desk.render.colormaps import colormap
 
-    pdf = w.pdf
-    lut = colormap(DIFF_CMAP)[:, :3]
-    w.image(np.repeat(np.repeat(lut[None], 12, axis=0), 2, axis=1), x, y, width, 2.6,
-            f"colour scale of the difference, 0 to {scale} levels")
-    pdf.set_draw_color(120, 120, 120)
-    pdf.rect(x, y, width, 2.6)
-    pdf.set_font("DejaVu", "", 6)
-    for f in (0.0, 0.25, 0.5, 0.75, 1.0):
-        tx = x + f * width
-        pdf.line(tx, y + 2.6, tx, y + 3.4)
-        pdf.set_xy(tx - 6, y + 3.3)
-        pdf.cell(12, 2.5, f"{round(f * scale)}", align="C")
-    if threshold < scale:
-        tx = x + threshold / scale * width
-        pdf.set_draw_color(0, 170, 220)
-        pdf.set_line_width(0.5)
-        pdf.line(tx, y - 0.6, tx, y + 3.2)
-        pdf.set_line_width(0.2)
-    pdf.set_draw_color(0, 0, 0)
+    return ColourScale(colormap(DIFF_CMAP)[:, :3], tuple(f"{round(f * scale)}" for f in SCALE_TICKS), 12,
+                       threshold / scale if threshold < scale else None,
+                       f"colour scale of the difference, 0 to {scale} levels")
 
 
 def _panels(w, items, fig_w: int, fig_h: int, bar=None) -> None:
     """Two figures side by side with titles; ``bar`` = (column, scale, threshold) draws a colour scale."""
     pdf = w.pdf
-    col_w = (pdf.epw - GAP) / 2
-    ph = min(MAX_PANEL_H, col_w * fig_h / fig_w)
-    iw = ph * fig_w / fig_h
-    w.need(ph + 6 + (8 if bar else 0))
-    y = pdf.get_y()
-    for j, (title, rgb) in enumerate(items):
-        x0 = pdf.l_margin + j * (col_w + GAP)
-        x = x0 + (col_w - iw) / 2
-        pdf.set_font("DejaVu", "B", 7)
-        pdf.set_xy(x0, y)
-        pdf.cell(col_w, 4, title, align="C")
-        w.image(rgb, x, y + 4.5, iw, ph, title)
-        pdf.set_draw_color(160, 160, 160)
-        pdf.rect(x, y + 4.5, iw, ph)
-        if bar is not None and bar[0] == j:
-            _scale_bar(w, x, y + 5.5 + ph, iw, bar[1], bar[2])
-    pdf.set_xy(pdf.l_margin, y + 4.5 + ph + (9 if bar else 2))
+    panels = [Panel(title, rgb, _scale(bar[1], bar[2]) if bar is not None and bar[0] == j else None)
+              for j, (title, rgb) in enumerate(items)]
+    w.panel_row(panels, pdf.l_margin, (pdf.epw - GAP) / 2, GAP, MAX_PANEL_H, fig_w, fig_h)
 
 
 def _f(v, digits: int = 4) -> str:
@@ -179,7 +151,7 @@ def comparison_page(w, case, rec) -> None:
                  f["a"]),
                 (f"B: {b_src.get('evidence_id')}" + (f" {b_src['layer']}" if b_src.get("layer") else "")
                  + (" aligned onto A" if rec.registered else ""), _outside_grey(f["b"], valid))], fw, fh)
-    _panels(w, [(f"Difference |A \u2212 B| (grey: outside the overlap)",
+    _panels(w, [("Difference |A \u2212 B| (grey: outside the overlap)",
                  _boxes(_diff_rgb(f["diff"], valid, rec.diff_scale), n["regions"], rec.view, label=False)),
                 (f"Regions above {n['threshold']} levels, outlined on A", _boxes(f["a"], n["regions"], rec.view))],
             fw, fh, bar=(0, rec.diff_scale, n["threshold"]))

@@ -1,0 +1,149 @@
+"""What each method is, where it comes from and what it cannot do: the text the report prints.
+
+One :class:`Method` per engine name (title, description, references, limitations, what its
+map means), and the report's general limitations.  Text only: no layout here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Method:
+    title: str
+    description: str
+    references: tuple[str, ...]
+    limitations: tuple[str, ...] = ()
+    map_meaning: str = "1 = likely manipulated, 0 = no trace found"
+
+
+METHODS: dict[str, Method] = {
+    "trufor": Method(
+        "TruFor",
+        "A deep network that combines the RGB image with Noiseprint++, a learned camera-model fingerprint, "
+        "in a transformer encoder. It outputs an anomaly (localization) map, a reliability (confidence) map "
+        "that marks where the localization can be trusted, and an image-level integrity score computed from "
+        "both.",
+        ("F. Guillaro, D. Cozzolino, A. Sud, N. Dufour, L. Verdoliva, \"TruFor: Leveraging all-round clues "
+         "for trustworthy image forgery detection and localization\", IEEE/CVF CVPR 2023, pp. 20606-20615.",),
+        ("Trained on specific manipulation types and datasets; unseen generators, heavy resizing or repeated "
+         "social-network recompression can reduce its accuracy.",
+         "Results depend on the checkpoint: the weights SHA-256 identifies the exact model used."),
+        "1 = likely manipulated (network probability per pixel)"),
+    "fusion": Method(
+        "Fusion of weight-free detectors (default without TruFor weights)",
+        "Three training-free detectors combined into one map: aligned double quantisation over all 63 DCT "
+        "frequencies (blocks of a re-saved JPEG that were compressed only once), Splicebuster's noise "
+        "statistics (weighted down, and capped below the decision threshold, where the image has a JPEG "
+        "double-compression history) and SIFT copy-move (added with a small weight). The reliability map is "
+        "the double-quantisation evidence per block where that history exists, Splicebuster's elsewhere. "
+        "The image-level score is a logistic calibration of the strength of the double-compression history, "
+        "fitted on a named set of real photographs; non-JPEG images get no score. The share each detector "
+        "contributed is recorded in the parameters.",
+        ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
+         "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
+         "D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
+         "IEEE WIFS 2015.",
+         "I. Amerini et al., \"A SIFT-based forensic method for copy-move attack detection and transformation "
+         "recovery\", IEEE Transactions on Information Forensics and Security 6(3), 2011."),
+        ("The score is calibrated on CASIA v1.0 photographs (camera-original authentic JPEGs): an authentic "
+         "photo saved twice, e.g. re-shared online, also shows a double-compression history and can score "
+         "high; judge the map, which must show a region with another history.",
+         "A splice saved once, with no earlier compression of the host, leaves no double-quantisation trace; "
+         "then only the weaker noise and copy-move evidence remain.",),
+        "1 = block compressed once in a re-saved JPEG, or unlike the image's noise statistics"),
+    "adq": Method(
+        "Aligned double quantisation (ADQ)",
+        "On the file's own 8x8 grid, the DCT coefficients of each of the 63 AC frequencies are recomputed and "
+        "divided by the file's quantisation steps; the primary step of an earlier compression is estimated per "
+        "frequency by maximum likelihood (single- vs double-quantisation mixture, unquantised distribution "
+        "estimated on a shifted grid). Blocks whose values fit single quantisation better are marked.",
+        ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
+         "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
+         "Z. Lin, J. He, X. Tang, C.-K. Tang, \"Fast, automatic and fine-grained tampered JPEG image detection "
+         "via DCT coefficient analysis\", Pattern Recognition 42(11), 2009."),
+        ("JPEG files only; needs an earlier compression of the host on the same grid; a re-saved authentic "
+         "photo has a double-compression history too.",),
+        "1 = block compressed only once in a double-compressed JPEG"),
+    "splicebuster": Method(
+        "Splicebuster",
+        "A blind, training-free detector: co-occurrences of quantised high-pass noise residuals are computed "
+        "in sliding windows, a model of the host camera's statistics is fitted robustly on the image itself, "
+        "and windows that do not fit it are marked. The reliability map is low where the residual carries no "
+        "information (saturated, near-black or flat areas).",
+        ("D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
+         "IEEE International Workshop on Information Forensics and Security (WIFS) 2015.",),
+        ("Needs the spliced region to be large compared with the analysis window; strong textures and "
+         "edges can produce false alarms.",),
+        "1 = window statistics unlike the rest of the image"),
+    "noise": Method(
+        "Local noise level",
+        "Estimates the local noise standard deviation from the kurtosis of band-pass (DCT) channels and "
+        "marks regions whose noise level is inconsistent with the rest of the image.",
+        ("X. Pan, X. Zhang, S. Lyu, \"Exposing image splicing with inconsistent local noise variances\", "
+         "IEEE International Conference on Computational Photography (ICCP) 2012.",),
+        ("Denoising, strong compression or uniform added noise hide the inconsistency; naturally smooth or "
+         "textured regions can differ in estimated noise.",),
+        "1 = local noise level inconsistent with the image"),
+    "jpeg": Method(
+        "JPEG grid and double quantisation",
+        "Two compression traces: the 8x8 JPEG grid origin per region (a-contrario test on the number of DCT "
+        "zeros) and aligned double quantisation of the DCT coefficients, whose absence in part of a "
+        "recompressed JPEG indicates a region with another history.",
+        ("T. Nikoukhah, J. Anger, M. Colom, J.-M. Morel, R. Grompone von Gioi, \"ZERO: a local JPEG grid "
+         "origin detector based on the number of DCT zeros and its applications in image forensics\", "
+         "Image Processing On Line 11, 2021.",
+         "T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
+         "IEEE Transactions on Information Forensics and Security 7(3), 2012."),
+        ("Applies to JPEG files only; resizing, cropping off the grid or a final low-quality compression "
+         "erase the traces.",),
+        "1 = compression history differs from the rest of the image"),
+    "ela": Method(
+        "Error level analysis (ELA)",
+        "The image is re-saved as JPEG at one quality and the per-pixel difference is shown, scaled robustly. "
+        "Regions with another compression history can settle differently.",
+        ("N. Krawetz, \"A picture's worth: digital image analysis and forensics\", Black Hat Briefings 2007.",),
+        ("A visual aid, not a detector: edges and texture respond as strongly as edits, so ELA gives no score "
+         "and must not be read on its own.",),
+        "bright = large change on re-compression (not a probability)"),
+    "ghost": Method(
+        "JPEG ghosts",
+        "The image is re-saved over a range of JPEG qualities; a region that was compressed earlier at a lower "
+        "quality changes unusually little at that quality and appears as a 'ghost'.",
+        ("H. Farid, \"Exposing digital forgeries from JPEG ghosts\", IEEE Transactions on Information "
+         "Forensics and Security 4(1), 2009.",),
+        ("Only finds regions compressed at a lower quality than the last save and aligned with its 8x8 grid; "
+         "a visual layer without a score.",),
+        "1 = region re-compresses with unusually little change"),
+    "copymove": Method(
+        "Copy-move detection",
+        "SIFT keypoints are matched within the image (generalised 2NN test), clustered by the affine "
+        "transformation they agree on (RANSAC), and each hypothesis is verified densely by correlating the "
+        "image with its transformed self; verified source and destination regions are marked.",
+        ("I. Amerini, L. Ballan, R. Caldelli, A. Del Bimbo, G. Serra, \"A SIFT-based forensic method for "
+         "copy-move attack detection and transformation recovery\", IEEE Transactions on Information "
+         "Forensics and Security 6(3), 2011.",
+         "X. Pan, S. Lyu, \"Region duplication detection using image feature matching\", IEEE Transactions "
+         "on Information Forensics and Security 5(4), 2010."),
+        ("Detects duplication within the same image only; flat regions without keypoints and genuinely "
+         "repetitive content (tiles, windows, foliage) limit it.",),
+        "1 = verified duplicated region (source or copy)"),
+}
+
+LIMITATIONS = (
+    "A negative result does not prove authenticity: a manipulation may use a technique the methods cannot "
+    "see, or lie where they are unreliable.",
+    "A positive result is an indication for further examination, not proof of manipulation: benign "
+    "processing (resizing, recompression, filters, HDR, computational photography) can leave similar traces.",
+    "A score is called a probability only where the engine records how it was calibrated, and then only as "
+    "far as the calibration set resembles this image; an uncalibrated score is a heuristic. Compare maps, "
+    "reliability and metadata, and consider the image's provenance.",
+    "Figures are downscaled for printing.",
+    "The analyses cover the pixels as decoded (stored orientation, the listed conversions); metadata can be "
+    "forged as easily as pixels.",
+)
+
+
+def method_title(engine: str) -> str:
+    return METHODS[engine].title if engine in METHODS else engine
