@@ -5,12 +5,13 @@ stage-1 grid (bilinear, align_corners=False); concatenated as [stage4, stage3, s
 stage1] (2048 channels); 1x1 conv 2048->512, BatchNorm, ReLU; 1x1 conv to the classes.
 The localisation head's BatchNorm uses eps 1e-3, the confidence head's 1e-5.
 
-Everything before the BatchNorm is linear, and bilinear resizing is a per-channel
-linear map whose weights sum to one.  So the fuse convolution's block for stage k can
-be multiplied into that stage's projection (M_k = W_fuse,k A_k, computed once in
-float64) and applied at the stage's own resolution; the 2048-channel map at stage-1
-resolution, which dominates the official decoder's time and memory, never exists.
-The 512-channel pre-activation is built band by band of stage-1 rows.
+Everything before the ReLU is affine (the BatchNorm in eval mode included), and bilinear
+resizing is a per-channel linear map whose weights sum to one.  So the fuse convolution's
+block for stage k, scaled by the BatchNorm, can be multiplied into that stage's
+projection (M_k = S W_fuse,k A_k, computed once in float64) and applied at the stage's
+own resolution; the 2048-channel map at stage-1 resolution, which dominates the official
+decoder's time and memory, never exists.  The 512-channel BatchNorm output is built band
+by band of stage-1 rows.
 
 Detection (kit README 4.7): weighted statistics pooling of the confidence logit
 (uniform weights) and of the localisation logit difference (weights sigmoid(conf)),
@@ -53,11 +54,14 @@ class MLPDecoder(nn.Module):
         self._composed = None
 
     def composed(self):
-        """Per stage (M_k, ) and the total bias, fuse conv multiplied in (float64 math)."""
+        """Per stage M_k and the total bias, with the fuse convolution multiplied in and the
+        (eval-mode) BatchNorm's scale and shift folded in (float64 math)."""
         if self._composed is None:
-            fuse = self.linear_fuse[0]
-            wf = fuse.weight.detach().double().reshape(DECODER_DIM, 4 * DECODER_DIM)
-            bias = fuse.bias.detach().double().clone()
+            fuse, bn = self.linear_fuse[0], self.linear_fuse[1]
+            scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
+            wf = fuse.weight.detach().double().reshape(DECODER_DIM, 4 * DECODER_DIM) * scale[:, None]
+            bias = (fuse.bias.detach().double() - bn.running_mean.detach().double()) * scale
+            bias += bn.bias.detach().double()
             mats = []
             for k in (1, 2, 3, 4):
                 lin = getattr(self, f"linear_c{k}").proj
@@ -68,15 +72,10 @@ class MLPDecoder(nn.Module):
         return self._composed
 
     def post(self, pre: torch.Tensor) -> torch.Tensor:
-        """BatchNorm -> ReLU -> classifier on a (r, W, 512) pre-activation band."""
-        bn = self.linear_fuse[1]
-        c = pre.shape[-1]
-        y = F.batch_norm(pre.reshape(-1, c), bn.running_mean, bn.running_var, bn.weight, bn.bias,
-                         training=False, eps=bn.eps)
-        y = F.relu_(y)
+        """ReLU -> classifier on a (r, W, 512) band of BatchNorm outputs (in place)."""
+        y = F.relu_(pre)
         pred = self.linear_pred
-        y = F.linear(y, pred.weight.reshape(pred.weight.shape[0], -1), pred.bias)
-        return y.reshape(pre.shape[0], pre.shape[1], -1)
+        return F.linear(y, pred.weight.reshape(pred.weight.shape[0], -1), pred.bias)
 
 
 def decode_lowres(heads: list[MLPDecoder], feats: list[torch.Tensor], band_tokens: int | None,
