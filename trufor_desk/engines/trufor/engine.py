@@ -151,7 +151,8 @@ class TruForEngine:
         run_ck = ck.sub(0.02, 1.0)
         t1 = time.perf_counter()
         x = image_to_tensor(rgb, self.device)
-        out = model.net.run(x, opts, step=run_ck.step)
+        stage_s: dict[str, float] = {}
+        out = model.net.run(x, opts, step=run_ck.step, timings=stage_s)
         res = logits_to_outputs(out)
         t_run = time.perf_counter() - t1
         all_params = self.params()
@@ -164,7 +165,7 @@ class TruForEngine:
             weights_verified=model.weights_sha256 == weights_mod.OFFICIAL_CKPT_SHA256)
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=res["map"],
                               reliability=res["conf"], score=float(res["score"]), extras={"np++": res["npp"]}, params=all_params,
-                              provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3)},
+                              provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3), **stage_s},
                               score_calibration=TRUFOR_CALIBRATION)
 
 

@@ -12,6 +12,7 @@ ImageNet-normalised values, Noiseprint++ the un-normalised ones.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -118,19 +119,23 @@ class TruForNet(nn.Module):
 
     @torch.no_grad()
     def run(self, x: torch.Tensor, opts: RunOptions | None = None,
-            step: Callable[[float, str], None] | None = None) -> dict[str, torch.Tensor]:
+            step: Callable[[float, str], None] | None = None,
+            timings: dict[str, float] | None = None) -> dict[str, torch.Tensor]:
         """Analyse one image.
 
         ``x``: (1, 3, H, W) float32, pixels / 256.  ``step(fraction, message)`` is called
         between units of work (it may raise to cancel).  Returns full-resolution
         ``logits`` (2, H, W), ``conf_logits`` (H, W), ``det_logit`` (), ``npp`` (H, W),
         and with ``keep_intermediates`` the ``int_*`` taps named as in the kit goldens.
+        ``timings``, when given, receives the seconds of each stage (``noiseprint_s``,
+        ``encoder_s`` with the fusion modules, ``decoders_s``, ``upsampling_detection_s``).
         """
         opts = opts or RunOptions()
         if opts.precision not in PRECISIONS:
             raise ValueError(f"unknown precision {opts.precision!r}")
         np_dtype, low = PRECISIONS[opts.precision]
         report = step or (lambda f, m: None)
+        clock = _StageClock(timings, x.device)
         _, _, h, w = x.shape
         if min(h, w) < MIN_SIDE:
             raise ValueError(f"image is {w}x{h} pixels; TruFor needs at least {MIN_SIDE} on each side")
@@ -144,6 +149,7 @@ class TruForNet(nn.Module):
         report(0.0, "Noiseprint++")
         dncnn = self.centred_dncnn(np_dtype, x.device)
         npp = noiseprint_tiled(dncnn, x, opts.dncnn_tile, step=lambda f: report(share * f, "Noiseprint++"))
+        clock.lap("noiseprint_s")
         mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
         rgb_in = (x - mean) / std
@@ -152,9 +158,11 @@ class TruForNet(nn.Module):
         with autocast:
             fused = self._encode(rgb_in, np_in, opts, taps, report)
             del rgb_in, np_in
+            clock.lap("encoder_s")
             report(0.90, "Decoders")
             loc_low, conf_low = decode_lowres([self.decode_head, self.decode_head_conf], fused,
                                               opts.band_tokens)
+            clock.lap("decoders_s")
         loc_low, conf_low = loc_low.float(), conf_low.float()
         if taps is not None:
             taps["int_loc_logits_lowres"] = loc_low.permute(2, 0, 1)
@@ -171,6 +179,7 @@ class TruForNet(nn.Module):
         if taps is not None:
             taps["int_det_features"] = feats
             out.update(taps)
+        clock.lap("upsampling_detection_s")
         report(1.0, "Done")
         return out
 
@@ -201,6 +210,24 @@ class TruForNet(nn.Module):
             fused.append(f)
             a_in, b_in = nchw(a), nchw(b)
         return fused
+
+
+class _StageClock:
+    """Wall seconds between laps, written into ``sink`` (nothing when ``sink`` is None).
+    On a GPU it synchronises first, so each lap holds its own stage's work."""
+
+    def __init__(self, sink: dict[str, float] | None, device: torch.device):
+        self.sink, self.device = sink, device
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        if self.sink is None:
+            return
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        now = time.perf_counter()
+        self.sink[name] = round(now - self.t, 3)
+        self.t = now
 
 
 def image_to_tensor(rgb_u8: np.ndarray, device: torch.device | str = "cpu") -> torch.Tensor:
