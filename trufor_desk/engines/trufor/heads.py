@@ -55,9 +55,11 @@ class MLPDecoder(nn.Module):
 
     def composed(self):
         """Per stage M_k and the total bias, with the fuse convolution multiplied in and the
-        (eval-mode) BatchNorm's scale and shift folded in (float64 math)."""
-        if self._composed is None:
-            fuse, bn = self.linear_fuse[0], self.linear_fuse[1]
+        (eval-mode) BatchNorm's scale and shift folded in (float64 math), in the dtype of the
+        weights."""
+        fuse, bn = self.linear_fuse[0], self.linear_fuse[1]
+        dtype = fuse.weight.dtype
+        if self._composed is None or self._composed[0] != dtype:
             scale = bn.weight.detach().double() / torch.sqrt(bn.running_var.detach().double() + bn.eps)
             wf = fuse.weight.detach().double().reshape(DECODER_DIM, 4 * DECODER_DIM) * scale[:, None]
             bias = (fuse.bias.detach().double() - bn.running_mean.detach().double()) * scale
@@ -66,10 +68,10 @@ class MLPDecoder(nn.Module):
             for k in (1, 2, 3, 4):
                 lin = getattr(self, f"linear_c{k}").proj
                 block = wf[:, (4 - k) * DECODER_DIM:(5 - k) * DECODER_DIM]  # order [c4, c3, c2, c1]
-                mats.append((block @ lin.weight.detach().double()).float())
+                mats.append((block @ lin.weight.detach().double()).to(dtype))
                 bias += block @ lin.bias.detach().double()
-            self._composed = (mats, bias.float())
-        return self._composed
+            self._composed = (dtype, mats, bias.to(dtype))
+        return self._composed[1:]
 
     def post(self, pre: torch.Tensor) -> torch.Tensor:
         """ReLU -> classifier on a (r, W, 512) band of BatchNorm outputs (in place)."""

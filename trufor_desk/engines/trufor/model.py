@@ -71,8 +71,10 @@ class RunOptions:
 # map within 0.014 and the score within 0.007 of fp32 on the kit's real-NP++ goldens,
 # while bf16 in the transformer moved the pristine1 score by 0.03 (FFN alone: 0.028).
 # fp16 (GPUs only) keeps the earlier arrangement: Noiseprint++ float32, the rest autocast.
+# fp64 is for checking the arithmetic, not offered to users: a float64 network (``.double()``)
+# on a float64 input gives the exact reference every float32 arrangement is measured against.
 PRECISIONS = {"fp32": (torch.float32, None), "bf16": (torch.bfloat16, None),
-              "fp16": (torch.float32, torch.float16)}
+              "fp16": (torch.float32, torch.float16), "fp64": (torch.float64, None)}
 
 # fraction of the total work per stage, for progress reporting (measured at 1 MP)
 _STAGE_SHARE = {"noiseprint": 0.40, "encoder": 0.50, "decoder": 0.08, "detection": 0.02}
@@ -163,7 +165,8 @@ class TruForNet(nn.Module):
             loc_low, conf_low = decode_lowres([self.decode_head, self.decode_head_conf], fused,
                                               opts.band_tokens)
             clock.lap("decoders_s")
-        loc_low, conf_low = loc_low.float(), conf_low.float()
+        out_dtype = torch.float64 if opts.precision == "fp64" else torch.float32
+        loc_low, conf_low = loc_low.to(out_dtype), conf_low.to(out_dtype)
         if taps is not None:
             taps["int_loc_logits_lowres"] = loc_low.permute(2, 0, 1)
             taps["int_conf_logits_lowres"] = conf_low.permute(2, 0, 1)

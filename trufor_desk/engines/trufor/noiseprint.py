@@ -134,25 +134,27 @@ class CentredDnCNN:
         self.layers.append(_Layer(last.weight.detach().to(d), last.bias.detach().to(d), None, None, dtype, device))
 
     def __call__(self, tile: torch.Tensor) -> torch.Tensor:
-        """(1, 3, h, w) pixels / 256 -> (1, 1, h, w) float32 Noiseprint++ (tile borders are
-        treated as the image border)."""
+        """(1, 3, h, w) pixels / 256 -> (1, 1, h, w) Noiseprint++ (tile borders are treated as
+        the image border): float32, or float64 from a float64 network."""
         x = tile.to(self.dtype).contiguous(memory_format=torch.channels_last)
         for layer in self.layers:
             x = layer(x)
-        return x.float()
+        return x.double() if self.dtype == torch.float64 else x.float()
 
 
 def noiseprint_tiled(dncnn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, tile: int | None = DEFAULT_TILE,
                      step: Callable[[float], None] | None = None) -> torch.Tensor:
-    """Noiseprint++ of ``x`` (1, 3, H, W) -> (1, 1, H, W) float32, tile by tile.
+    """Noiseprint++ of ``x`` (1, 3, H, W) -> (1, 1, H, W) float32 (float64 for a float64
+    ``x``), tile by tile.
 
     ``dncnn`` maps a tile to its output (a :class:`CentredDnCNN`, or the plain module);
     ``tile=None`` runs the whole image at once.
     """
     _, _, h, w = x.shape
+    out_dtype = torch.float64 if x.dtype == torch.float64 else torch.float32
     if tile is None or (h <= tile and w <= tile):
-        return dncnn(x).float()
-    out = torch.empty((1, 1, h, w), dtype=torch.float32, device=x.device)
+        return dncnn(x).to(out_dtype)
+    out = torch.empty((1, 1, h, w), dtype=out_dtype, device=x.device)
     m = RECEPTIVE_RADIUS
     ys = list(range(0, h, tile))
     xs = list(range(0, w, tile))
