@@ -117,10 +117,13 @@ def fit_frequency(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float,
 
 
 def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain: float = 0.02,
-                 smooth_blocks: float = 2.0, step: StepFn | None = None) -> dict[str, Any]:
+                 smooth_blocks: float = 2.0, step: StepFn | None = None,
+                 known: np.ndarray | None = None) -> dict[str, Any]:
     """Aligned double-quantisation analysis of a luminance plane on the (0, 0) grid.
 
-    ``y``: float32 JPEG luminance (0..255); ``q_table``: the file's 8x8 luminance table.
+    ``y``: float32 JPEG luminance (0..255); ``q_table``: the file's 8x8 luminance table;
+    ``known``: 8x8 bool, the frequencies whose step is known (all when None; a table
+    estimated from pixels leaves some unknown, and those are left out).
     Returns block maps ``single_posterior``, ``llr`` (smoothed, before the logistic),
     ``evidence`` and the image-level ``dq_gain``, plus the per-frequency fits
     (``freqs``: u, v, q2, estimated q1, gain) and the estimated primary table
@@ -139,11 +142,12 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
         return out
     calib = block_dct(y, 4, 4)
     q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
+    known = np.ones((8, 8), bool) if known is None else np.asarray(known, bool)
     xr = coefs / q
     del coefs
     x = np.rint(xr).astype(np.int32)
     # observation noise of a recomputed coefficient, from frequencies with coarse steps
-    coarse = q >= 6
+    coarse = (q >= 6) & known
     sigma = 0.4
     if coarse.any():
         err = (xr[..., coarse] - x[..., coarse]) * q[coarse]
@@ -160,6 +164,8 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
     for i, (u, v) in enumerate(zig):
         if step is not None:
             step(i / len(zig), "double quantisation: estimating the primary table")
+        if not known[u, v]:
+            continue
         q2 = float(q[u, v])
         max_q1 = int(min(max(2 * q2 + 8, 16), 64))
         xv = x[:, :, u, v]
@@ -231,29 +237,59 @@ def jpeg_luma_table(evidence: Any) -> tuple[np.ndarray | None, str]:
     return tables["luma_q"], ""
 
 
+def luma_table_and_grid(evidence: Any, y: np.ndarray) -> dict[str, Any]:
+    """Where the JPEG history comes from: the file's own table on the file's grid, or, for
+    a file that is no longer a JPEG, the table and grid its pixels still carry
+    (``jpeg_lattice``).  Keys: ``q`` (None when nothing applies), ``known``, ``offset``,
+    ``source`` ("file" / "pixels"), ``note`` (why not, or what was estimated), ``lattice``."""
+    from trufor_desk.engines.classical._jpeg_common import grid_offset, is_jpeg
+    from trufor_desk.engines.classical.jpeg_lattice import find_lattice
+
+    q, note = jpeg_luma_table(evidence)
+    if q is not None:
+        return {"q": q, "known": None, "offset": grid_offset(evidence), "source": "file", "note": "",
+                "lattice": None}
+    out = {"q": None, "known": None, "offset": (0, 0), "source": "", "note": note, "lattice": None}
+    if is_jpeg(evidence) or str(getattr(evidence, "mode", "RGB")) not in ("RGB", "RGBA", "L", "P", "LA"):
+        return out
+    lat = find_lattice(y)
+    if lat is None:
+        return out
+    ijg = (f"IJG quality {lat['ijg_quality']}" if lat["ijg_quality"] is not None
+           else "a non-standard table")
+    out.update(q=lat["luma_q"], known=lat["known"], offset=lat["offset"], source="pixels", lattice=lat,
+               note=(f"not a JPEG file, but its pixels carry the 8x8 quantisation lattice of an earlier JPEG "
+                     f"compression ({ijg}, grid origin at row {lat['offset'][0]}, column {lat['offset'][1]}): "
+                     f"the table of {int(lat['known'].sum())} of 63 frequencies was estimated from the pixels"))
+    return out
+
+
 def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -> dict[str, Any]:
     """ADQ on an evidence item: pixel maps ``single`` (P(compressed once | DQ history)),
     ``reliability`` and ``localization`` (``single`` weighted by the image's DQ presence),
     the image-level ``presence`` and the block-level analysis; ``applicable`` False with a
-    ``note`` when the image has no readable JPEG history."""
+    ``note`` when the image has no readable JPEG history.  ``table_source`` says where the
+    table came from ("file", or "pixels" for a converted JPEG; ``note`` then says so)."""
     import cv2
 
     from trufor_desk.engines.classical._common import upsample
-    from trufor_desk.engines.classical._jpeg_common import estimate_quality, grid_offset, luminance
+    from trufor_desk.engines.classical._jpeg_common import estimate_quality, luminance
 
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
-    oy, ox = grid_offset(evidence)  # a selection starts off the file's 8x8 grid
-    q, note = jpeg_luma_table(evidence)
+    y = luminance(rgb)
+    src = luma_table_and_grid(evidence, y)
+    q, note, (oy, ox) = src["q"], src["note"], src["offset"]  # a selection starts off the file's grid
     if q is not None and ((h - oy) // 8) * ((w - ox) // 8) < MIN_BLOCKS:
         q, note = None, (f"image too small for double-quantisation statistics (fewer than {MIN_BLOCKS} "
                          "8x8 blocks)")
     if q is None:
         zeros = np.zeros((h, w), np.float32)
         return {"applicable": False, "note": note, "single": zeros, "reliability": zeros,
-                "localization": zeros, "presence": 0.0, "gain": 0.0, "freqs": [], "quality": None}
-    a = adq_analysis(luminance(rgb)[oy:, ox:], q, n_freq=int(params["frequencies"]),
-                     min_gain=float(params["min_gain"]), smooth_blocks=float(params["smooth_blocks"]), step=step)
+                "localization": zeros, "presence": 0.0, "gain": 0.0, "freqs": [], "quality": None,
+                "table_source": ""}
+    a = adq_analysis(y[oy:, ox:], q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
+                     smooth_blocks=float(params["smooth_blocks"]), step=step, known=src["known"])
     presence = dq_presence(a["dq_gain"])
 
     def to_pixels(block_map: np.ndarray) -> np.ndarray:
@@ -262,10 +298,13 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
 
     single = to_pixels(a["single_posterior"])
     rel = to_pixels(block_reliability(a["evidence"])) if a["freqs"] else np.zeros((h, w), np.float32)
-    return {"applicable": True, "note": "", "single": single, "reliability": rel,
+    quality = (estimate_quality(q) if src["source"] == "file"
+               else (float(src["lattice"]["ijg_quality"]) if src["lattice"]["ijg_quality"] is not None else None))
+    return {"applicable": True, "note": note, "single": single, "reliability": rel,
             "localization": (single * presence).astype(np.float32), "presence": presence,
             "gain": a["dq_gain"], "freqs": a["freqs"], "sigma": a["sigma"],
-            "primary_table": a["primary_table"], "quality": estimate_quality(q)}
+            "primary_table": a["primary_table"], "quality": quality, "table_source": src["source"],
+            "grid_offset": [int(oy), int(ox)]}
 
 
 def describe_primary(freqs: list[dict[str, Any]]) -> str:
@@ -277,7 +316,7 @@ class AdqEngine:
     """Aligned double quantisation over all 63 DCT frequencies (Bianchi & Piva 2012)."""
 
     name = "adq"
-    version = "1.0.0"
+    version = "1.1.0"  # 1.1: converted JPEGs (table and grid estimated from the pixels)
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {"frequencies": 63, "min_gain": 0.02, "smooth_blocks": 2.0}
@@ -294,7 +333,7 @@ class AdqEngine:
         p.update(params or {})
         ck.step(0.0, "double quantisation: reading the file's tables")
         r = run_adq(evidence, p, step=ck.sub(0.02, 0.98).step)
-        notes = [] if r["applicable"] else [r["note"]]
+        notes = [r["note"]] if r["note"] else []
         score, cal = None, None
         if r["applicable"]:
             score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": log_dq_gain(r["gain"])})
@@ -309,7 +348,8 @@ class AdqEngine:
         prov = base.standard_provenance(
             evidence, method="Bianchi & Piva, aligned double quantisation, IEEE TIFS 2012 (all AC frequencies)",
             details={"dq_gain": round(float(r["gain"]), 4), "dq_presence": round(float(r["presence"]), 4),
-                     "primary_steps": describe_primary(r["freqs"]), "jpeg_quality_estimate": r["quality"]})
+                     "primary_steps": describe_primary(r["freqs"]), "jpeg_quality_estimate": r["quality"],
+                     "table_source": r["table_source"], "grid_offset": r.get("grid_offset")})
         return base.AnalysisResult(
             engine=self.name, engine_version=self.version, localization=r["localization"],
             reliability=r["reliability"] if r["applicable"] else None, score=score, score_calibration=cal,

@@ -29,11 +29,18 @@ Each term is evidence added where its detector applies:
   copy-move alone never crosses the threshold: on casia-dev it matched natural
   repetitions in 24 % of the authentic photos.  Its own layer shows every match.
 
-Images without a JPEG history get Splicebuster's map (``P`` = 0, cap 1) plus copy-move.
+A file that is no longer a JPEG (a JPEG saved as PNG, TIFF, BMP) is analysed as the JPEG it
+was when its pixels still carry the 8x8 lattice of that compression (``jpeg_lattice.py``
+estimates the table and the grid).  Images without any JPEG history get Splicebuster's map
+(``P`` = 0, cap 1) plus copy-move.
 
 The score is a calibrated probability (``calibration.py``: logistic in the log of the
-double-compression gain, fitted on casia-dev) for JPEG images, and absent for others:
-no calibration set of non-JPEG photographs exists here.  The provenance records each
+double-compression gain, fitted on casia-dev) for images with a JPEG history, and absent
+for others: no calibration set of never-compressed photographs exists here.  On casia-dev
+converted to PNG (500 images; the lattice found in 455) the same score separated fakes
+from authentic photos as on the JPEGs (AUC 0.977 vs 0.979, bAcc 0.947 vs 0.922), mean
+F1-best 0.750 (0.814 as JPEGs, 0.396 before converted files got the analysis), and 0.23 %
+of authentic pixels above 0.5.  The provenance records each
 detector's share of the final map.
 """
 
@@ -52,7 +59,7 @@ class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
-    version = "1.0.0"
+    version = "1.1.0"  # 1.1: converted JPEGs get the double-quantisation analysis (adq 1.1)
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
@@ -109,6 +116,10 @@ class FusionEngine:
         score, cal = None, None
         if d["applicable"]:
             score, cal = calibration.calibrated_score(self.name, {"log_dq_gain": adq.log_dq_gain(d["gain"])})
+            if d["note"]:
+                notes.append(d["note"])
+                notes.append("the score is calibrated on JPEG files; on the same photographs converted to PNG it "
+                             "separated manipulated from authentic ones as well (casia-dev: AUC 0.977 vs 0.979)")
             if d["freqs"]:
                 notes.append(f"double-compression history found (presence {presence:.2f}, primary steps estimated "
                              f"in {len(d['freqs'])} DCT frequencies): the map is led by blocks compressed only once")
@@ -139,7 +150,7 @@ class FusionEngine:
                      "weights": {k: round(v, 4) for k, v in weights.items()},
                      "dq_presence": round(presence, 4), "dq_gain": round(float(d["gain"]), 4),
                      "primary_steps": adq.describe_primary(d["freqs"]),
-                     "jpeg_quality_estimate": d["quality"],
+                     "jpeg_quality_estimate": d["quality"], "table_source": d["table_source"],
                      "component_versions": {"adq": adq.AdqEngine.version, "splicebuster": sb.engine_version,
                                             "copymove": cm.engine_version if cm is not None else ""}})
         return base.AnalysisResult(

@@ -1,0 +1,176 @@
+"""A JPEG history in pixels that are no longer a JPEG file.
+
+A photograph that was a JPEG and was then saved as PNG, TIFF or BMP (an export, a
+conversion, a screenshot-free copy) keeps its last compression in the pixels: on that
+compression's 8x8 grid, each DCT coefficient of the luminance sits near a multiple of its
+quantisation step, up to the rounding of the decoded pixels (a few tenths).  The file holds
+no quantisation table any more, so the table and the grid are estimated here from the
+pixels (after Fan & de Queiroz, "Identification of bitmap compression history: JPEG
+detection and quantizer estimation", IEEE TIP 12(2), 2003), and the aligned double
+quantisation analysis (``adq.py``) can then run as on the JPEG it was.
+
+Per frequency, over the blocks whose coefficient is clearly not zero (|c| > 1), a step
+``q`` fits when the coefficients lie within ``TOLERANCE`` of a multiple of ``q`` far more
+often than chance (``2 * TOLERANCE / q``): the normalised match
+``(matched - chance) / (1 - chance)`` must reach ``MIN_MATCH``.  Every divisor of the true
+step fits too, and no multiple or neighbour does, so the largest fitting step is taken.
+Steps below 3 cannot be told from chance with rounded pixels and stay unknown, as do
+frequencies with too few non-zero coefficients; the analysis then leaves them out.
+
+A frequency whose primary step was a multiple of its last one holds mostly multiples of the
+primary step, so the largest fitting step can be that multiple.  Coefficients on the finer
+lattice, at multiples of a divisor ``d`` that are not multiples of the fitted step (at
+least ``MIN_OFF_LATTICE`` of them), cannot occur with a single step: the step is then
+the largest such ``d``.  When the finer multiples are too rare to see, nearly every JPEG writer uses
+the IJG tables scaled by a quality, so when the fitted steps agree with one IJG quality
+(exactly in at least ``MIN_IJG_EXACT`` of the estimated frequencies), that quality's
+table is taken wherever its step fits the coefficients.  This matters: with the doubled
+step, the analysis would miss exactly the double-quantisation pattern it looks for.
+
+The grid is the origin (of 64) where the lowest AC frequencies fit best.  The pixels are
+said to carry a JPEG lattice when at least ``MIN_LATTICE_FREQS`` of those frequencies fit
+on that grid; a never-compressed photograph fits none (its coefficients are continuous).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from trufor_desk.evidence.metadata.jpeg_quality import IJG_LUMINANCE, ijg_table
+
+from ._jpeg_common import DCT8, block_dct
+
+TOLERANCE = 0.75          # |c - q round(c / q)| counted as on the lattice (DCT units)
+MIN_MATCH = 0.6           # normalised match a step must reach
+MIN_NONZERO = 40          # clearly non-zero coefficients a frequency needs to be judged
+MAX_STEP = 64
+PROBE_FREQS = ((0, 1), (1, 0), (1, 1), (0, 2), (2, 0), (1, 2), (2, 1), (0, 3), (3, 0))
+MIN_LATTICE_FREQS = 5     # of PROBE_FREQS, fitting on the chosen grid
+GRID_SAMPLE_BLOCKS = 4000  # block positions used to choose among the 64 grids
+MAX_VALUES = 60000        # coefficients per frequency used to fit a step
+MIN_IJG_EXACT = 0.5       # share of estimated steps an IJG quality must equal exactly
+MIN_OFF_LATTICE = 0.03    # share of coefficients on a finer lattice that reveals a finer step
+
+
+def _nonzero(values: np.ndarray) -> np.ndarray:
+    c = values[np.abs(values) > 1.0].astype(np.float64)
+    if c.size > MAX_VALUES:
+        c = c[np.linspace(0, c.size - 1, MAX_VALUES).astype(np.int64)]
+    return c
+
+
+def step_match(c: np.ndarray, q: float) -> float:
+    """Normalised share of the non-zero coefficients ``c`` within TOLERANCE of a multiple
+    of ``q`` (0 = chance, 1 = all)."""
+    chance = min(1.0, 2.0 * TOLERANCE / q)
+    if chance >= 1.0:
+        return 0.0
+    r = np.abs(c - q * np.rint(c / q))
+    return (float(np.mean(r <= TOLERANCE)) - chance) / (1.0 - chance)
+
+
+def fit_step(values: np.ndarray) -> tuple[int, float]:
+    """(largest step >= 3 that fits, its normalised match) for one frequency's
+    coefficients; (0, best match) when none fits or too few are non-zero."""
+    c = _nonzero(values)
+    if c.size < MIN_NONZERO:
+        return 0, 0.0
+    best_q, best_m, top = 0, 0.0, 0.0
+    for q in range(3, MAX_STEP + 1):
+        m = step_match(c, float(q))
+        top = max(top, m)
+        if m >= MIN_MATCH:
+            best_q, best_m = q, m
+    if not best_q:
+        return 0, top
+    on_fitted = np.abs(c - best_q * np.rint(c / best_q)) <= TOLERANCE
+    for d in range(best_q // 2, 2, -1):
+        if best_q % d == 0:
+            finer = (np.abs(c - d * np.rint(c / d)) <= TOLERANCE) & ~on_fitted
+            if finer.sum() >= 8 and finer.mean() >= MIN_OFF_LATTICE:
+                return d, step_match(c, float(d))
+    return best_q, best_m
+
+
+def ijg_prior(table: np.ndarray, known: np.ndarray) -> int | None:
+    """The IJG quality whose luminance table equals the fitted steps in the most
+    estimated frequencies, if it does so in at least MIN_IJG_EXACT of them."""
+    n = int(known.sum())
+    if n == 0:
+        return None
+    best_q, best_key = None, (0, 0.0)
+    for quality in range(1, 101):
+        ref = np.asarray(ijg_table(IJG_LUMINANCE, quality), np.float64).reshape(8, 8)
+        key = (int((known & (table == ref)).sum()), -float(np.abs(table - ref)[known].sum()))
+        if key > best_key:
+            best_q, best_key = quality, key
+    return best_q if best_key[0] >= MIN_IJG_EXACT * n else None
+
+
+def _probe_score(coefs: np.ndarray) -> tuple[float, int]:
+    """Sum of the probe frequencies' best normalised matches and how many fit."""
+    total, fitting = 0.0, 0
+    for u, v in PROBE_FREQS:
+        q, m = fit_step(coefs[..., u, v].ravel())
+        total += max(m, 0.0)
+        fitting += q > 0
+    return total, fitting
+
+
+def _sampled_blocks(y: np.ndarray, oy: int, ox: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """DCT of the blocks at block indices (rows, cols) of the grid with origin (oy, ox)."""
+    idx_r = oy + 8 * rows[:, None] + np.arange(8)[None, :]     # (n, 8)
+    idx_c = ox + 8 * cols[:, None] + np.arange(8)[None, :]
+    blocks = y[idx_r[:, :, None], idx_c[:, None, :]].astype(np.float32) - 128.0  # (n, 8, 8)
+    d = DCT8.astype(np.float32)
+    return d @ blocks @ d.T
+
+
+def find_lattice(y: np.ndarray) -> dict[str, Any] | None:
+    """The JPEG grid and luminance table that ``y`` (float32 luminance 0..255) still
+    carries, or None.
+
+    Returns ``offset`` (row, column of the first whole block), ``luma_q`` (8x8 float64,
+    natural order; 0 where the step could not be estimated), ``known`` (8x8 bool),
+    ``fitting_probes``, ``match`` (mean normalised match of the probe frequencies) and
+    ``ijg_quality`` (the IJG quality the table follows, or None).
+    """
+    h, w = y.shape
+    nby, nbx = (h - 7) // 8, (w - 7) // 8
+    if nby * nbx < 64:
+        return None
+    rng = np.random.default_rng(0)
+    n = min(GRID_SAMPLE_BLOCKS, nby * nbx)
+    pick = rng.choice(nby * nbx, size=n, replace=False)
+    rows, cols = pick // nbx, pick % nbx
+    best = (-1.0, 0, (0, 0))
+    for oy in range(8):
+        for ox in range(8):
+            score, fitting = _probe_score(_sampled_blocks(y, oy, ox, rows, cols))
+            if score > best[0]:
+                best = (score, fitting, (oy, ox))
+    score, fitting, (oy, ox) = best
+    if fitting < MIN_LATTICE_FREQS:
+        return None
+    coefs = block_dct(y, oy, ox)
+    table = np.zeros((8, 8), np.float64)
+    for u in range(8):
+        for v in range(8):
+            if u or v:
+                table[u, v] = fit_step(coefs[..., u, v].ravel())[0]
+    quality = ijg_prior(table, table > 0)
+    if quality is not None:
+        ref = np.asarray(ijg_table(IJG_LUMINANCE, quality), np.float64).reshape(8, 8)
+        for u in range(8):
+            for v in range(8):
+                if not (u or v) or table[u, v] == ref[u, v]:
+                    continue
+                c = _nonzero(coefs[..., u, v].ravel())
+                # the IJG step where it fits (or cannot be checked: steps below 3, or too
+                # few non-zero coefficients to matter); the fitted step where it does not
+                if ref[u, v] < 3 or c.size < MIN_NONZERO or step_match(c, ref[u, v]) >= MIN_MATCH:
+                    table[u, v] = ref[u, v]
+    return {"offset": (oy, ox), "luma_q": table, "known": table > 0, "fitting_probes": int(fitting),
+            "match": round(score / len(PROBE_FREQS), 3), "ijg_quality": quality}
