@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.compare.scenes import jpeg_bytes, second_version, textured_scene
 from trufor_desk.case import load_case
 from trufor_desk.cli import main
@@ -36,6 +38,15 @@ def test_case_compare_registers_records_and_reports(tmp_path, capsys):
     case = load_case(c)
     assert case.get_comparison("C2").sources[1] == {"label": "A1 ela localization of E1", "evidence_id": "E1",
                                                     "analysis_id": "A1", "layer": "localization"}
+    # `case show` lists both, in text and in JSON
+    capsys.readouterr()
+    assert main(["case", "show", str(c)]) == 0
+    shown = capsys.readouterr().out
+    assert "C1 " in shown and "C2 " in shown and "B aligned onto A" in shown and "% of the overlap" in shown
+    assert main(["case", "show", str(c), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in doc["comparisons"]] == ["C1", "C2"]
+    assert doc["comparisons"][0]["registered"] is True and doc["comparisons"][0]["evidence_ids"] == ["E1", "E2"]
 
 
 def test_case_compare_refusals_are_one_line(tmp_path, capsys):

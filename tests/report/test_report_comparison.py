@@ -57,3 +57,12 @@ def test_comparison_page_is_present_with_numbers_registration_and_caveat(saved_c
 
 def test_report_with_a_comparison_is_deterministic(saved_case):
     assert render_report(load_case(saved_case)) == render_report(load_case(saved_case))
+
+
+def test_first_page_lists_the_comparison_with_what_it_measured(saved_case):
+    case = load_case(saved_case)
+    rec = case.get_comparison("C1")
+    first = " ".join(_pages(render_report(case))[0].split())
+    assert "Comparisons 1" in first and "Comparisons at a glance" in first
+    assert f"{100 * rec.numbers['fraction_over']:.3f} % of the overlap" in first
+    assert "B aligned onto A" in first

@@ -51,6 +51,16 @@ class ComparisonRecord:
         s = self.sources[i]
         return s.get("label") or s["evidence_id"]
 
+    def summary(self) -> str:
+        """One line of what the comparison measured, for the report's first page and
+        `case show`: the share above the threshold, the regions, PSNR and SSIM."""
+        n = self.numbers
+        regions = len(n.get("regions") or [])
+        psnr = "identical" if n.get("psnr_db") is None else f"PSNR {n['psnr_db']:.1f} dB"
+        return (f"{100 * float(n['fraction_over']):.3f} % of the overlap differs by more than {n['threshold']} "
+                f"levels, {regions} region{'s' if regions != 1 else ''}; {psnr}, SSIM {float(n['ssim']):.3f}; "
+                + ("B aligned onto A" if self.registered else "as stored"))
+
     @classmethod
     def from_doc(cls, d: dict, figures: dict[str, np.ndarray]) -> "ComparisonRecord":
         return cls(id=d["id"], sources=[dict(s) for s in d["sources"]], mode=d["mode"],

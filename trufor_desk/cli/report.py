@@ -351,6 +351,9 @@ def _case_show(args) -> int:
                "analyses": [{"id": a.id, "evidence_id": a.evidence_id, "engine": a.engine, "score": a.score,
                              "weights_sha256": a.weights_sha256, "thresholds": a.thresholds,
                              "verdict": _verdict(a).to_dict()} for a in case.analyses],
+               "comparisons": [{"id": r.id, "evidence_ids": r.evidence_ids, "mode": r.mode,
+                                "registered": r.registered, "numbers": r.numbers, "summary": r.summary()}
+                               for r in case.comparisons],
                "notes": len(case.notes), "annotations": len(case.annotations), "audit_entries": len(case.audit),
                "audit_head": case.head_hash, "ok": v.ok, "problems": [ln for ln in v.lines()
                                                                       if " ok: " not in ln and "intact" not in ln]}
@@ -364,6 +367,8 @@ def _case_show(args) -> int:
         for a in case.analyses_of(e.id):
             _say(f"     {a.id} {a.engine}: {_verdict_line(case, a)}"
                  + (f" weights {a.weights_sha256}" if a.weights_sha256 else ""))
+    for r in case.comparisons:
+        _say(f"  {r.id} {r.source_line(0)} vs {r.source_line(1)} ({r.mode}): {r.summary()}")
     _say(f"  notes {len(case.notes)}, annotations {len(case.annotations)}, audit entries {len(case.audit)}")
     _say(f"  audit head {case.head_hash}")
     _say(f"  integrity: {'ok' if v.ok else 'PROBLEMS (run `trufor-desk case verify`)'}")

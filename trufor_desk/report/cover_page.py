@@ -37,6 +37,7 @@ def cover_page(doc: ReportContext) -> None:
             ("Report date", f"{doc.dates.report_day.isoformat()} ({doc.dates.basis})"),
             ("Application", f"TruFor Desk {__version__} (case written by {c.app_version})"),
             ("Evidence items", str(len(c.evidence))), ("Analyses", str(len(c.analyses))),
+            ("Comparisons", str(len(getattr(c, "comparisons", [])))),
             ("Notes / annotations", f"{len(c.notes)} / {len(c.annotations)}"),
             ("Audit log", f"{len(c.audit)} entries; chain "
                           f"{'intact' if not c.verify_chain() else 'BROKEN'}"),
@@ -67,6 +68,12 @@ def cover_page(doc: ReportContext) -> None:
             colours[a.id] = {4: COLOUR_RGB[v.colour]}
         doc.table(rows, header=("Analysis", "Evidence", "Method", "Score", "Verdict"),
                    widths=(17, 38, 30, 24, CONTENT_W - 109), size=7.5, colours=colours)
+    comparisons = getattr(c, "comparisons", [])
+    if comparisons:
+        doc.h2("Comparisons at a glance")
+        doc.table([(r.id, f"{r.source_line(0)} / {r.source_line(1)}", r.summary()) for r in comparisons],
+                  header=("Comparison", "A / B", "What it measured (details on its page)"),
+                  widths=(22, 60, CONTENT_W - 82), size=7.5)
     doc.h2("How to read this report")
     doc.para("Each analysis shows the analysed image, the localization map with its colour scale "
               "(dark = no trace found, bright = suspicious), the same map over the image above the "
