@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
+from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
 
 from trufor_desk.errors import UserError
@@ -130,11 +130,19 @@ class CompareWindow(QWidget):
             da, db = self.sources[left][2], self.sources[right][2]
             ha, wa = da.evidence.rgb.shape[:2]
             hb, wb = db.evidence.rgb.shape[:2]
+            # about a second for two 12 MP photos, once per pair: a busy cursor, not a worker thread
+            if da is not db:
+                QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+                self.registration_label.setText("Registering the right source onto the left one\u2026")
+                self.registration_label.repaint()  # drawn now, without running the event loop (no re-entry)
             try:
                 self._registrations[key] = identity((wa, ha), (wb, hb)) if da is db else \
                     register(da.evidence.rgb, db.evidence.rgb)
             except UserError as exc:
                 self._registrations[key] = str(exc)
+            finally:
+                if da is not db:
+                    QApplication.restoreOverrideCursor()
         reg = self._registrations[key]
         if isinstance(reg, str):
             raise UserError(reg)
