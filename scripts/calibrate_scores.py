@@ -4,7 +4,8 @@
 
 Runs each engine's whole-image statistic over ``fake/`` and ``real/`` of a dataset in
 the ``evaluate`` layout, measures its ROC AUC, fits a logistic model of one statistic
-(two parameters) and prints the ``MODELS`` / ``NO_SCORE`` entries of
+(two parameters; the fusion's model takes the two statistics jointly, three parameters)
+and prints the ``MODELS`` / ``NO_SCORE`` entries of
 ``trufor_desk/engines/classical/calibration.py``.  Nothing is written: the constants
 are pasted by hand so that every change of calibration is a reviewed commit.
 """
@@ -63,6 +64,13 @@ def main(argv: list[str]) -> int:
             continue
         b0, b = fit_logistic(x[ok], labels[ok])
         print(f'{name}: {{"intercept": {b0:.4f}, "coef": {{"{name}": {b[0]:.4f}}}, "auc": {auc:.3f}}}')
+    # the fusion's model: both statistics, fitted jointly
+    x = np.c_[stats["log_dq_gain"], stats["copymove_raw"]]
+    ok = np.isfinite(x).all(axis=1)
+    b0, b = fit_logistic(x[ok], labels[ok])
+    p = 1.0 / (1.0 + np.exp(-(b0 + x[ok] @ b)))
+    print(f'fusion: {{"intercept": {b0:.4f}, "coef": {{"log_dq_gain": {b[0]:.4f}, "copymove_raw": {b[1]:.4f}}}, '
+          f'"auc": {roc_auc(p, labels[ok]):.3f}}}')
     return 0
 
 

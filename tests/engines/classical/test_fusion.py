@@ -116,3 +116,23 @@ def test_tiny_jpeg_gets_no_score(engine, tmp_path):
     ev = evidence_from_bytes(jpeg_bytes(np.full((40, 48, 3), 128, np.uint8), 80), tmp_path, "tiny.jpg")
     res = engine.analyze(ev)
     assert res.score is None and res.localization.shape == (40, 48)
+
+
+def test_score_is_the_joint_model_of_its_recorded_features(engine, tmp_path):
+    """The score is the fusion's calibrated model of the two recorded statistics (double
+    compression and copy-move); with copy-move off, the double-compression model alone."""
+    import json
+
+    from trufor_desk.engines.classical.calibration import MODELS, calibrated_score
+    from trufor_desk.engines.classical.fusion import FusionEngine
+
+    ev = evidence_from_bytes(jpeg_set()[0].data, tmp_path, "j.jpg")
+    res = engine.analyze(ev)
+    feats = json.loads(res.provenance["engine_details_json"])["score_features"]
+    assert set(feats) == {"log_dq_gain", "copymove_raw"}
+    assert res.score == pytest.approx(calibrated_score("fusion", feats)[0], abs=1e-4)
+    assert res.score_calibration["coef"] == MODELS["fusion"]["coef"]
+    alone = FusionEngine().analyze(ev, params={"copymove": False})
+    feats = json.loads(alone.provenance["engine_details_json"])["score_features"]
+    assert set(feats) == {"log_dq_gain"}
+    assert alone.score == pytest.approx(calibrated_score("adq", feats)[0], abs=1e-4)
