@@ -50,8 +50,17 @@ def calibration_record(engine: str) -> dict[str, Any]:
     return {"method": f"logistic regression on {', '.join(m['coef'])}", "set": CALIBRATION_SET,
             "auc": m["auc"], "prior_fake": PRIOR_FAKE, "intercept": m["intercept"], "coef": dict(m["coef"]),
             "applies_to": APPLIES_TO.get(engine, ""),
-            "caveat": ("a probability for photographs like those of the calibration set; an authentic photo "
-                       "saved twice also shows a double-compression history")}
+            "caveat": _caveat(m["coef"])}
+
+
+def _caveat(coef: dict[str, float]) -> str:
+    """What can make an authentic photograph score high under a model of these statistics."""
+    parts = []
+    if "log_dq_gain" in coef:
+        parts.append("an authentic photo saved twice also shows a double-compression history")
+    if "raw_score" in coef or "copymove_raw" in coef:
+        parts.append("natural repetitions (tiles, windows, text) can match like a clone")
+    return "a probability for photographs like those of the calibration set; " + "; ".join(parts)
 
 
 def calibrated_score(engine: str, features: dict[str, float]) -> tuple[float | None, dict[str, Any] | None]:
