@@ -241,15 +241,16 @@ def luma_table_and_grid(evidence: Any, y: np.ndarray) -> dict[str, Any]:
     """Where the JPEG history comes from: the file's own table on the file's grid, or, for
     a file that is no longer a JPEG, the table and grid its pixels still carry
     (``jpeg_lattice``).  Keys: ``q`` (None when nothing applies), ``known``, ``offset``,
-    ``source`` ("file" / "pixels"), ``note`` (why not, or what was estimated), ``lattice``."""
-    from trufor_desk.engines.classical._jpeg_common import grid_offset, is_jpeg
+    ``source`` ("file" / "pixels"), ``note`` (why not, or what was estimated), ``quality``
+    (the table's estimated JPEG quality, or None)."""
+    from trufor_desk.engines.classical._jpeg_common import estimate_quality, grid_offset, is_jpeg
     from trufor_desk.engines.classical.jpeg_lattice import find_lattice
 
     q, note = jpeg_luma_table(evidence)
     if q is not None:
         return {"q": q, "known": None, "offset": grid_offset(evidence), "source": "file", "note": "",
-                "lattice": None}
-    out = {"q": None, "known": None, "offset": (0, 0), "source": "", "note": note, "lattice": None}
+                "quality": estimate_quality(q)}
+    out = {"q": None, "known": None, "offset": (0, 0), "source": "", "note": note, "quality": None}
     if is_jpeg(evidence) or str(getattr(evidence, "mode", "RGB")) not in ("RGB", "RGBA", "L", "P", "LA"):
         return out
     lat = find_lattice(y)
@@ -257,7 +258,8 @@ def luma_table_and_grid(evidence: Any, y: np.ndarray) -> dict[str, Any]:
         return out
     ijg = (f"IJG quality {lat['ijg_quality']}" if lat["ijg_quality"] is not None
            else "a non-standard table")
-    out.update(q=lat["luma_q"], known=lat["known"], offset=lat["offset"], source="pixels", lattice=lat,
+    quality = None if lat["ijg_quality"] is None else float(lat["ijg_quality"])
+    out.update(q=lat["luma_q"], known=lat["known"], offset=lat["offset"], source="pixels", quality=quality,
                note=(f"not a JPEG file, but its pixels carry the 8x8 quantisation lattice of an earlier JPEG "
                      f"compression ({ijg}, grid origin at row {lat['offset'][0]}, column {lat['offset'][1]}): "
                      f"the table of {int(lat['known'].sum())} of 63 frequencies was estimated from the pixels"))
@@ -273,7 +275,7 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     import cv2
 
     from trufor_desk.engines.classical._common import upsample
-    from trufor_desk.engines.classical._jpeg_common import estimate_quality, luminance
+    from trufor_desk.engines.classical._jpeg_common import luminance
 
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
@@ -298,12 +300,10 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
 
     single = to_pixels(a["single_posterior"])
     rel = to_pixels(block_reliability(a["evidence"])) if a["freqs"] else np.zeros((h, w), np.float32)
-    quality = (estimate_quality(q) if src["source"] == "file"
-               else (float(src["lattice"]["ijg_quality"]) if src["lattice"]["ijg_quality"] is not None else None))
     return {"applicable": True, "note": note, "single": single, "reliability": rel,
             "localization": (single * presence).astype(np.float32), "presence": presence,
             "gain": a["dq_gain"], "freqs": a["freqs"], "sigma": a["sigma"],
-            "primary_table": a["primary_table"], "quality": quality, "table_source": src["source"],
+            "primary_table": a["primary_table"], "quality": src["quality"], "table_source": src["source"],
             "grid_offset": [int(oy), int(ox)]}
 
 
