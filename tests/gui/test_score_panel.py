@@ -63,3 +63,14 @@ def test_no_score_hides_the_bar_and_reset_clears(panel):
     assert not panel.gauge.isVisible() and "no image-level score" in panel.score_text.text()
     panel.show_reading(None, None, "")
     assert panel.verdict.text() == "No analysis yet" and panel.explanation.text() == ""
+
+
+def test_engine_notes_are_shown_and_cleared(panel):
+    r = result(0.9, CAL)
+    notes = ["not a JPEG file, but its pixels carry the 8x8 quantisation lattice of an earlier JPEG compression"]
+    panel.show_reading(read_result(r), r.reliability, "fusion", notes)
+    assert panel.notes.isVisible() and notes[0] in panel.notes.text()
+    panel.show_reading(read_result(r), r.reliability, "fusion", [])
+    assert panel.notes.text() == ""
+    panel.show_reading(None, None, "")
+    assert panel.notes.text() == ""

@@ -78,7 +78,7 @@ class LayerPainter:
         r = an.result
         th = self.layers_panel.thresholds
         reading = read_result(r, th.loc_value, th.rel_value)
-        self.score_panel.show_reading(reading, r.reliability, an.label)
+        self.score_panel.show_reading(reading, r.reliability, an.label, r.notes)
 
     def composite_patch(self, doc: Document, x: int, y: int, r: int) -> np.ndarray:
         """The visible layers composited over the image around (x, y), edge-padded."""

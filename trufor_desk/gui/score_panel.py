@@ -46,14 +46,20 @@ class ScorePanel(QWidget):
         self.warnings = QLabel()
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet("color: #d35400;")
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setToolTip("What the engine itself recorded about this analysis (also in the report and in "
+                              "`analyze --json`).")
         for w in (self.verdict, self.explanation, self.gauge, self.score_text, self.verbal, self.reliability_title,
-                  self.reliability, self.rel_stats, self.warnings, self.meaning):
+                  self.reliability, self.rel_stats, self.warnings, self.meaning, self.notes):
             lay.addWidget(w)
         lay.addStretch(1)
         self.show_reading(None, None, "")
 
-    def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str) -> None:
-        """Show a reading (None: no analysis yet) of ``engine``'s result with its reliability map."""
+    def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str,
+                     notes: list[str] | None = None) -> None:
+        """Show a reading (None: no analysis yet) of ``engine``'s result with its reliability map
+        and the engine's own notes."""
         if reading is None:
             self.verdict.setText("No analysis yet")
             self.verdict.setStyleSheet("font-weight: bold; font-size: 14px;")
@@ -61,7 +67,7 @@ class ScorePanel(QWidget):
             self.reliability_title.setVisible(False)
             self.reliability.clear()
             for label in (self.explanation, self.score_text, self.verbal, self.rel_stats, self.meaning,
-                          self.warnings):
+                          self.warnings, self.notes):
                 label.clear()
             self.verbal.setVisible(False)
             return
@@ -87,6 +93,7 @@ class ScorePanel(QWidget):
         self.verbal.setText(v.verbal_scale or "")
         self.meaning.setText(reading.meaning)
         self.warnings.setText("\n\n".join("⚠ " + w for w in reading.warnings))
+        self.notes.setText("Engine notes:\n" + "\n".join("\u2022 " + n for n in notes) if notes else "")
         has_rel = reliability is not None
         self.reliability_title.setVisible(True)
         self.reliability.setVisible(has_rel)
