@@ -30,6 +30,17 @@ step, the analysis would miss exactly the double-quantisation pattern it looks f
 The grid is the origin (of 64) where the lowest AC frequencies fit best.  The pixels are
 said to carry a JPEG lattice when at least ``MIN_LATTICE_FREQS`` of those frequencies fit
 on that grid; a never-compressed photograph fits none (its coefficients are continuous).
+
+**A shifted grid** (:func:`find_shifted_grid`): a JPEG that was cropped by a few pixels and
+saved again carries its last compression on the file's grid and the one before on a grid
+shifted by the crop (non-aligned double compression; Bianchi & Piva, "Detection of
+nonaligned double JPEG compression based on integer periodicity maps", IEEE TIFS 7(2),
+2012).  The file's own grid always fits best, so the other 63 origins are compared among
+themselves: the earlier grid is the one whose probe frequencies fit far better than the
+typical origin (a robust z of at least ``SHIFT_MIN_Z``, and ``SHIFT_MIN_RATIO`` times the
+runner-up).  On casia-dev cropped by 1-7 pixels and re-saved at quality 90 the earlier grid
+stood out at z 9-100 on manipulated photographs (saved at quality 89) and 4-19 on camera
+originals; an origin found by chance on a never-shifted JPEG stays near z 3.
 """
 
 from __future__ import annotations
@@ -52,6 +63,9 @@ GRID_SAMPLE_BLOCKS = 4000  # block positions used to choose among the 64 grids
 MAX_VALUES = 60000        # coefficients per frequency used to fit a step
 MIN_IJG_EXACT = 0.5       # share of estimated steps an IJG quality must equal exactly
 MIN_OFF_LATTICE = 0.03    # share of coefficients on a finer lattice that reveals a finer step
+SHIFT_MIN_Z = 6.0         # robust z of the earlier grid's fit among the 63 shifted origins
+SHIFT_MIN_RATIO = 1.5     # ... and its margin over the runner-up
+SHIFT_MIN_MATCH = 0.3     # normalised match of a step on that earlier grid
 
 
 def _nonzero(values: np.ndarray) -> np.ndarray:
@@ -71,20 +85,31 @@ def step_match(c: np.ndarray, q: float) -> float:
     return (float(np.mean(r <= TOLERANCE)) - chance) / (1.0 - chance)
 
 
-def fit_step(values: np.ndarray) -> tuple[int, float]:
+_STEPS = np.arange(3, MAX_STEP + 1, dtype=np.float64)
+_CHANCE = np.minimum(1.0, 2.0 * TOLERANCE / _STEPS)
+
+
+def step_matches(c: np.ndarray) -> np.ndarray:
+    """:func:`step_match` of ``c`` for every step 3..MAX_STEP at once (the same arithmetic)."""
+    hits = np.zeros(_STEPS.size)
+    for i in range(0, c.size, 8192):  # bounded memory: (chunk, steps)
+        part = c[i:i + 8192, None]
+        hits += np.count_nonzero(np.abs(part - _STEPS * np.rint(part / _STEPS)) <= TOLERANCE, axis=0)
+    return (hits / c.size - _CHANCE) / (1.0 - _CHANCE)
+
+
+def fit_step(values: np.ndarray, min_match: float = MIN_MATCH) -> tuple[int, float]:
     """(largest step >= 3 that fits, its normalised match) for one frequency's
     coefficients; (0, best match) when none fits or too few are non-zero."""
     c = _nonzero(values)
     if c.size < MIN_NONZERO:
         return 0, 0.0
-    best_q, best_m, top = 0, 0.0, 0.0
-    for q in range(3, MAX_STEP + 1):
-        m = step_match(c, float(q))
-        top = max(top, m)
-        if m >= MIN_MATCH:
-            best_q, best_m = q, m
-    if not best_q:
+    matches = step_matches(c)
+    top = max(0.0, float(matches.max()))
+    fits = np.flatnonzero(matches >= min_match)
+    if fits.size == 0:
         return 0, top
+    best_q, best_m = int(_STEPS[fits[-1]]), float(matches[fits[-1]])
     on_fitted = np.abs(c - best_q * np.rint(c / best_q)) <= TOLERANCE
     for d in range(best_q // 2, 2, -1):
         if best_q % d == 0:
@@ -128,6 +153,46 @@ def _sampled_blocks(y: np.ndarray, oy: int, ox: int, rows: np.ndarray, cols: np.
     return d @ blocks @ d.T
 
 
+def _grid_scores(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """(8, 8) probe scores and fitting probe counts of every grid origin, on a fixed
+    sample of block positions."""
+    h, w = y.shape
+    nby, nbx = (h - 7) // 8, (w - 7) // 8
+    if nby * nbx < 64:
+        return None
+    rng = np.random.default_rng(0)
+    n = min(GRID_SAMPLE_BLOCKS, nby * nbx)
+    pick = rng.choice(nby * nbx, size=n, replace=False)
+    rows, cols = pick // nbx, pick % nbx
+    scores, fitting = np.zeros((8, 8)), np.zeros((8, 8), np.int64)
+    for oy in range(8):
+        for ox in range(8):
+            scores[oy, ox], fitting[oy, ox] = _probe_score(_sampled_blocks(y, oy, ox, rows, cols))
+    return scores, fitting
+
+
+def find_shifted_grid(y: np.ndarray, own: tuple[int, int] = (0, 0)) -> dict[str, Any] | None:
+    """The origin of an earlier JPEG grid other than ``own`` (the file's), or None.
+
+    Returns ``offset`` (row, column), ``z`` (its robust z among the other origins),
+    ``ratio`` (its fit over the runner-up's) and ``fitting_probes`` there."""
+    g = _grid_scores(y)
+    if g is None:
+        return None
+    flat = g[0].ravel().copy()
+    flat[own[0] * 8 + own[1]] = np.nan
+    order = np.argsort(-np.nan_to_num(flat, nan=-np.inf))
+    best, second = float(flat[order[0]]), float(flat[order[1]])
+    med = float(np.nanmedian(flat))
+    mad = float(np.nanmedian(np.abs(flat - med)))
+    z = (best - med) / max(mad, 1e-3)
+    ratio = best / max(second, 1e-3)
+    if z < SHIFT_MIN_Z or ratio < SHIFT_MIN_RATIO:
+        return None
+    oy, ox = int(order[0] // 8), int(order[0] % 8)
+    return {"offset": (oy, ox), "z": round(z, 1), "ratio": round(ratio, 2), "fitting_probes": int(g[1][oy, ox])}
+
+
 def find_lattice(y: np.ndarray) -> dict[str, Any] | None:
     """The JPEG grid and luminance table that ``y`` (float32 luminance 0..255) still
     carries, or None.
@@ -137,29 +202,28 @@ def find_lattice(y: np.ndarray) -> dict[str, Any] | None:
     ``fitting_probes``, ``match`` (mean normalised match of the probe frequencies) and
     ``ijg_quality`` (the IJG quality the table follows, or None).
     """
-    h, w = y.shape
-    nby, nbx = (h - 7) // 8, (w - 7) // 8
-    if nby * nbx < 64:
+    g = _grid_scores(y)
+    if g is None:
         return None
-    rng = np.random.default_rng(0)
-    n = min(GRID_SAMPLE_BLOCKS, nby * nbx)
-    pick = rng.choice(nby * nbx, size=n, replace=False)
-    rows, cols = pick // nbx, pick % nbx
-    best = (-1.0, 0, (0, 0))
-    for oy in range(8):
-        for ox in range(8):
-            score, fitting = _probe_score(_sampled_blocks(y, oy, ox, rows, cols))
-            if score > best[0]:
-                best = (score, fitting, (oy, ox))
-    score, fitting, (oy, ox) = best
-    if fitting < MIN_LATTICE_FREQS:
+    scores, fits = g
+    oy, ox = (int(i) for i in np.unravel_index(int(np.argmax(scores)), scores.shape))
+    if fits[oy, ox] < MIN_LATTICE_FREQS:
         return None
+    return lattice_at(y, oy, ox, float(scores[oy, ox]), int(fits[oy, ox]))
+
+
+def lattice_at(y: np.ndarray, oy: int, ox: int, score: float, fitting: int,
+               min_match: float = MIN_MATCH) -> dict[str, Any]:
+    """The luminance table ``y`` carries on the grid with origin (oy, ox), whose probe
+    frequencies scored ``score`` with ``fitting`` of them fitting (keys as
+    :func:`find_lattice`).  ``min_match``: lower for an earlier grid under a later
+    compression (``SHIFT_MIN_MATCH``), whose noise blurs the lattice."""
     coefs = block_dct(y, oy, ox)
     table = np.zeros((8, 8), np.float64)
     for u in range(8):
         for v in range(8):
             if u or v:
-                table[u, v] = fit_step(coefs[..., u, v].ravel())[0]
+                table[u, v] = fit_step(coefs[..., u, v].ravel(), min_match)[0]
     quality = ijg_prior(table, table > 0)
     if quality is not None:
         ref = np.asarray(ijg_table(IJG_LUMINANCE, quality), np.float64).reshape(8, 8)
@@ -170,7 +234,7 @@ def find_lattice(y: np.ndarray) -> dict[str, Any] | None:
                 c = _nonzero(coefs[..., u, v].ravel())
                 # the IJG step where it fits (or cannot be checked: steps below 3, or too
                 # few non-zero coefficients to matter); the fitted step where it does not
-                if ref[u, v] < 3 or c.size < MIN_NONZERO or step_match(c, ref[u, v]) >= MIN_MATCH:
+                if ref[u, v] < 3 or c.size < MIN_NONZERO or step_match(c, ref[u, v]) >= min_match:
                     table[u, v] = ref[u, v]
     return {"offset": (oy, ox), "luma_q": table, "known": table > 0, "fitting_probes": int(fitting),
             "match": round(score / len(PROBE_FREQS), 3), "ijg_quality": quality}
