@@ -1,13 +1,19 @@
 """Refit the image-level score calibration of the weight-free engines.
 
-    python scripts/calibrate_scores.py [DATASET_DIR]     # default ../shared/casia-dev
+    python scripts/calibrate_scores.py [DATASET_DIR ...]   # default ../shared/casia-dev
+                                                           # and its re-shared copies, if built
 
-Runs each engine's whole-image statistic over ``fake/`` and ``real/`` of a dataset in
-the ``evaluate`` layout, measures its ROC AUC, fits a logistic model of one statistic
-(two parameters; the fusion's model takes the two statistics jointly, three parameters)
-and prints the ``MODELS`` / ``NO_SCORE`` entries of
-``trufor_desk/engines/classical/calibration.py``.  Nothing is written: the constants
-are pasted by hand so that every change of calibration is a reviewed commit.
+Runs each engine's whole-image statistic over ``fake/`` and ``real/`` of datasets in the
+``evaluate`` layout, measures its ROC AUC, fits a logistic model of one statistic (two
+parameters) and prints the ``MODELS`` / ``NO_SCORE`` entries of
+``trufor_desk/engines/classical/calibration.py``.  The fusion's models take the
+statistics it records (``score_features``: the share of the image its compression-history
+map marks, and copy-move's match strength) jointly, pooled over every dataset given: by
+default casia-dev as stored and the re-shared copies ``scripts/make_reshared.py`` builds
+in ``~/.cache/trufor-desk/reshared`` (every second image of each), so that an authentic
+photo re-saved by a messaging app is part of what the probability was calibrated on.
+Nothing is written: the constants are pasted by hand so that every change of calibration
+is a reviewed commit.
 """
 
 from __future__ import annotations
@@ -22,25 +28,26 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def statistics(dataset: Path) -> tuple[dict[str, list[float]], np.ndarray]:
+def statistics(dataset: Path, every: int = 1) -> tuple[dict[str, list[float]], np.ndarray]:
     from trufor_desk.engines.classical import adq
-    from trufor_desk.engines.classical.copymove import CopyMoveEngine
+    from trufor_desk.engines.classical.fusion import FusionEngine
     from trufor_desk.evaluation.dataset import discover
     from trufor_desk.evidence import open_evidence
 
-    stats: dict[str, list[float]] = {"log_dq_gain": [], "copymove_raw": []}
+    stats: dict[str, list[float]] = {"log_dq_gain": [], "copymove_raw": [], "log_once_share": []}
     labels = []
-    cm = CopyMoveEngine()
-    items = [i for i in discover(dataset) if i.problem is None or i.kind == "real"]
+    fusion = FusionEngine()
+    items = [i for n, i in enumerate(discover(dataset)) if (i.problem is None or i.kind == "real") and n % every == 0]
     for n, item in enumerate(items):
         ev = open_evidence(item.path)
         r = adq.run_adq(ev, adq.AdqEngine.DEFAULTS)
         stats["log_dq_gain"].append(adq.log_dq_gain(r["gain"]) if r["applicable"] else np.nan)
-        details = json.loads(cm.analyze(ev).provenance["engine_details_json"] or "{}")
-        stats["copymove_raw"].append(float(details["raw_score"]))  # before calibration
+        feats = json.loads(fusion.analyze(ev).provenance["engine_details_json"] or "{}")["score_features"]
+        stats["copymove_raw"].append(float(feats.get("copymove_raw", np.nan)))  # before calibration
+        stats["log_once_share"].append(float(feats.get("log_once_share", np.nan)))
         labels.append(item.kind == "fake")
         if n % 50 == 0:
-            print(f"{n}/{len(items)}", file=sys.stderr, flush=True)
+            print(f"{dataset.name}: {n}/{len(items)}", file=sys.stderr, flush=True)
     return stats, np.asarray(labels)
 
 
@@ -48,29 +55,50 @@ def main(argv: list[str]) -> int:
     from trufor_desk.engines.classical.calibration import MIN_AUC, fit_logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
-    dataset = Path(argv[0]) if argv else ROOT.parent / "shared" / "casia-dev"
-    if not (dataset / "fake").is_dir():
-        print(f"error: {dataset}: no fake/ folder (dataset layout of `trufor-desk evaluate`)", file=sys.stderr)
-        return 1
-    stats, labels = statistics(dataset)
-    print(f"# {dataset}: {int(labels.sum())} manipulated, {int((~labels).sum())} authentic; "
-          f"prior_fake = {labels.mean():.3f}")
-    for name, values in stats.items():
+    if argv:
+        sets = [(Path(a), 1) for a in argv]
+    else:
+        reshared = Path.home() / ".cache" / "trufor-desk" / "reshared"
+        sets = [(ROOT.parent / "shared" / "casia-dev", 1)]
+        sets += [(reshared / c, 2) for c in ("resave95", "resave85", "crop_resave90", "down75_resave75")
+                 if (reshared / c / "fake").is_dir()]
+    for dataset, _ in sets:
+        if not (dataset / "fake").is_dir():
+            print(f"error: {dataset}: no fake/ folder (dataset layout of `trufor-desk evaluate`)", file=sys.stderr)
+            return 1
+    stats: dict[str, list[float]] = {}
+    label_parts = []
+    for i, (dataset, every) in enumerate(sets):
+        s_i, l_i = statistics(dataset, every)
+        label_parts.append(l_i)
+        for k, v in s_i.items():
+            stats.setdefault(k, []).extend(v)
+        print(f"# {dataset}: {int(l_i.sum())} manipulated, {int((~l_i).sum())} authentic")
+        if i == 0:  # the single-statistic engines stay calibrated on the set as stored
+            first = {k: list(v) for k, v in s_i.items()}, l_i
+    labels = np.concatenate(label_parts)
+    print(f"# pooled: prior_fake = {labels.mean():.3f}")
+    single, single_labels = first
+    for name, values in single.items():
+        if name == "log_once_share":
+            continue
         x = np.asarray(values)
         ok = np.isfinite(x)
-        auc = roc_auc(x[ok], labels[ok])
+        auc = roc_auc(x[ok], single_labels[ok])
         if auc < MIN_AUC:
             print(f"{name}: AUC {auc:.3f} < {MIN_AUC}: no score")
             continue
-        b0, b = fit_logistic(x[ok], labels[ok])
+        b0, b = fit_logistic(x[ok], single_labels[ok])
         print(f'{name}: {{"intercept": {b0:.4f}, "coef": {{"{name}": {b[0]:.4f}}}, "auc": {auc:.3f}}}')
-    # the fusion's model: both statistics, fitted jointly
-    x = np.c_[stats["log_dq_gain"], stats["copymove_raw"]]
-    ok = np.isfinite(x).all(axis=1)
-    b0, b = fit_logistic(x[ok], labels[ok])
-    p = 1.0 / (1.0 + np.exp(-(b0 + x[ok] @ b)))
-    print(f'fusion: {{"intercept": {b0:.4f}, "coef": {{"log_dq_gain": {b[0]:.4f}, "copymove_raw": {b[1]:.4f}}}, '
-          f'"auc": {roc_auc(p, labels[ok]):.3f}}}')
+    # the fusion's models, pooled over every set: both statistics jointly, and the history alone
+    for model, names in (("fusion", ("log_dq_gain", "log_once_share", "copymove_raw")),
+                         ("fusion_history", ("log_dq_gain", "log_once_share"))):
+        x = np.column_stack([stats[n] for n in names])  # (log_dq_gain: the fusion's first layer, the same analysis)
+        ok = np.isfinite(x).all(axis=1)
+        b0, b = fit_logistic(x[ok], labels[ok])
+        p = 1.0 / (1.0 + np.exp(-(b0 + x[ok] @ b)))
+        coef = ", ".join(f'"{n}": {c:.4f}' for n, c in zip(names, b))
+        print(f'{model}: {{"intercept": {b0:.4f}, "coef": {{{coef}}}, "auc": {roc_auc(p, labels[ok]):.3f}}}')
     return 0
 
 

@@ -58,7 +58,7 @@ from typing import Any, Mapping
 import numpy as np
 
 __all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "COLOUR_HEX", "COLOUR_RGB",
-           "DECISION_POINT", "ENFSI_BANDS", "LOW_MEAN_RELIABILITY", "MAX_PIXELS", "STRONG_FRACTION",
+           "DECISION_POINT", "ENFSI_BANDS", "evidence_basis", "with_basis", "LOW_MEAN_RELIABILITY", "MAX_PIXELS", "STRONG_FRACTION",
            "VERBAL_SCALE_EXPLANATION", "MapMeasures", "Verdict", "decide", "likelihood_ratio",
            "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale", "verdict_for_result"]
 
@@ -359,16 +359,50 @@ def stored_score(score: float | None) -> float | None:
     return None if score is None else float(np.float32(score))
 
 
+def evidence_basis(provenance: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(the trace the flagged area rests on, the compression history found), in words,
+    from an engine's recorded details (empty strings when the engine records neither)."""
+    import json
+
+    raw = (provenance or {}).get("engine_details_json") or ""
+    try:
+        details = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return "", ""
+    if not isinstance(details, dict):
+        return "", ""
+    history = details.get("compression_history")
+    description = history.get("description", "") if isinstance(history, dict) else ""
+    return str(details.get("finding_basis") or ""), str(description or "")
+
+
+def with_basis(v: Verdict, basis: str, history: str) -> Verdict:
+    """The verdict with the trace its flagged area rests on and the compression history
+    added to its explanation (what every output prints)."""
+    extra = []
+    if basis and v.flagged_fraction >= STRONG_FRACTION and v.category in ("indicated", "inconclusive"):
+        extra.append(f"The marked area rests on {basis}.")
+    if history and v.category != "not_applicable":
+        extra.append(f"Compression history: {history}.")
+    if not extra:
+        return v
+    from dataclasses import replace
+
+    return replace(v, explanation=" ".join([v.explanation, *extra]))
+
+
 def verdict_for_result(result, loc_threshold: float = 0.5, rel_threshold: float = 0.5,
                        strong_fraction: float = STRONG_FRACTION, measures: MapMeasures | None = None) -> Verdict:
     """The verdict of an :class:`~trufor_desk.engines.base.AnalysisResult` at the given
     display thresholds (the window's sliders, the case's recorded thresholds, 0.5 elsewhere).
 
     ``measures``: the result's :func:`measure_maps` at the same thresholds, when the
-    caller has them already."""
+    caller has them already.  Where the engine records them (the fusion default), the
+    explanation names the trace the marked area rests on and the compression history."""
     m = measures or measure_maps(result.localization, result.reliability, loc_threshold, rel_threshold)
     score = stored_score(result.score)
     calibration = result.score_calibration if score is not None else None
-    return decide(score, calibration, m.flagged_reliable_fraction, m.mean_reliability,
-                  applicable=bool(result.applicable), strong_fraction=strong_fraction,
-                  flagged_fraction=m.flagged_fraction, loc_threshold=loc_threshold, rel_threshold=rel_threshold)
+    v = decide(score, calibration, m.flagged_reliable_fraction, m.mean_reliability,
+               applicable=bool(result.applicable), strong_fraction=strong_fraction,
+               flagged_fraction=m.flagged_fraction, loc_threshold=loc_threshold, rel_threshold=rel_threshold)
+    return with_basis(v, *evidence_basis(getattr(result, "provenance", None)))

@@ -33,25 +33,35 @@ METHODS: dict[str, Method] = {
         "1 = likely manipulated (network probability per pixel)"),
     "fusion": Method(
         "Fusion of weight-free detectors (default without TruFor weights)",
-        "Three training-free detectors combined into one map: aligned double quantisation over all 63 DCT "
-        "frequencies (blocks of a re-saved JPEG that were compressed only once), Splicebuster's noise "
-        "statistics (weighted down, and capped below the decision threshold, where the image has a JPEG "
-        "double-compression history) and SIFT copy-move (added with a small weight). The reliability map is "
-        "the double-quantisation evidence per block where that history exists, Splicebuster's elsewhere. "
-        "The image-level score is a logistic calibration of the strength of the double-compression history, "
-        "fitted on a named set of real photographs; non-JPEG images get no score. The share each detector "
-        "contributed is recorded in the parameters.",
+        "Three training-free detectors combined into one map. The compression history is read layer by layer "
+        "with aligned double quantisation over all 63 DCT frequencies: the file's last save over the one "
+        "before, then, with the primary steps found there as the table, the save before that (so a splice "
+        "that was saved and then re-shared still shows); an earlier grid shifted by a crop is detected and "
+        "reported. A block is marked where its evidence of a single compression stands out from the image's "
+        "untouched majority. Splicebuster's noise statistics are weighted down, and capped below the "
+        "decision threshold, where the image has a JPEG history; SIFT copy-move is added with a small weight. "
+        "The reliability map is the double-quantisation evidence per block where that history exists, "
+        "Splicebuster's elsewhere. The image-level score is a logistic model, fitted on a named set of real "
+        "photographs and their re-shared copies, of the strength of the compression history, the share of the "
+        "image compressed fewer times than the rest and the strength of the best copy-move match; images "
+        "without any JPEG history get no score. The share each detector contributed is recorded in the "
+        "parameters.",
         ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
          "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
          "D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
          "IEEE WIFS 2015.",
          "I. Amerini et al., \"A SIFT-based forensic method for copy-move attack detection and transformation "
          "recovery\", IEEE Transactions on Information Forensics and Security 6(3), 2011."),
-        ("The score is calibrated on CASIA v1.0 photographs (camera-original authentic JPEGs): an authentic "
-         "photo saved twice, e.g. re-shared online, also shows a double-compression history and can score "
-         "high; judge the map, which must show a region with another history.",
+        ("The score is calibrated on CASIA v1.0 photographs and copies of them re-saved, cropped and resized "
+         "as messaging apps do; other kinds of photographs can behave differently.",
          "A splice saved once, with no earlier compression of the host, leaves no double-quantisation trace; "
-         "then only the weaker noise and copy-move evidence remain.",),
+         "then only the weaker noise and copy-move evidence remain.",
+         "Resizing (or any re-encoding that resamples the pixels) erases the compression history: a resized "
+         "copy can only be judged on noise and copy-move evidence.",
+         "A re-save coarser than the save before it wipes the earlier layers; a crop after a save is detected "
+         "but not localised with.",
+         "Without any JPEG history (PNG, TIFF, screenshots) the map rests on noise statistics and copy-move "
+         "and no score is given.",),
         "1 = block compressed once in a re-saved JPEG, or unlike the image's noise statistics"),
     "adq": Method(
         "Aligned double quantisation (ADQ)",

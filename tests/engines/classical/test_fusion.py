@@ -70,7 +70,7 @@ def test_non_jpeg_rests_on_noise_and_has_no_score(engine, tmp_path):
     assert res.score is None and res.score_calibration is None
     expected = np.minimum(1.0, res.extras["splicebuster"] + 0.2 * res.extras["copymove"])
     assert np.allclose(res.localization, expected, atol=1e-6)
-    assert any("calibrated for JPEG" in n for n in res.notes)
+    assert any("calibrated for images with a JPEG history" in n for n in res.notes)
 
 
 def test_large_single_compressed_photo_stays_quiet(engine, tmp_path):
@@ -119,8 +119,9 @@ def test_tiny_jpeg_gets_no_score(engine, tmp_path):
 
 
 def test_score_is_the_joint_model_of_its_recorded_features(engine, tmp_path):
-    """The score is the fusion's calibrated model of the two recorded statistics (double
-    compression and copy-move); with copy-move off, the double-compression model alone."""
+    """The score is the fusion's calibrated model of its recorded statistics (the strength of
+    the compression history, the share of the image compressed fewer times than the rest,
+    copy-move); with copy-move off, the compression-history model alone."""
     import json
 
     from trufor_desk.engines.classical.calibration import MODELS, calibrated_score
@@ -129,10 +130,10 @@ def test_score_is_the_joint_model_of_its_recorded_features(engine, tmp_path):
     ev = evidence_from_bytes(jpeg_set()[0].data, tmp_path, "j.jpg")
     res = engine.analyze(ev)
     feats = json.loads(res.provenance["engine_details_json"])["score_features"]
-    assert set(feats) == {"log_dq_gain", "copymove_raw"}
+    assert set(feats) == {"log_dq_gain", "log_once_share", "copymove_raw"}
     assert res.score == pytest.approx(calibrated_score("fusion", feats)[0], abs=1e-4)
     assert res.score_calibration["coef"] == MODELS["fusion"]["coef"]
     alone = FusionEngine().analyze(ev, params={"copymove": False})
     feats = json.loads(alone.provenance["engine_details_json"])["score_features"]
-    assert set(feats) == {"log_dq_gain"}
-    assert alone.score == pytest.approx(calibrated_score("adq", feats)[0], abs=1e-4)
+    assert set(feats) == {"log_dq_gain", "log_once_share"}
+    assert alone.score == pytest.approx(calibrated_score("fusion_history", feats)[0], abs=1e-4)

@@ -35,19 +35,37 @@ MODELS: dict[str, dict[str, Any]] = {
     # both of the fusion's image-level traces, fitted jointly (5-fold cross-validated on the set:
     # AUC 0.991, bAcc 0.957; the DQ gain alone: 0.976, 0.924); without copy-move the fusion
     # uses the adq model
-    "fusion": {"intercept": -1.3602, "coef": {"log_dq_gain": 3.1385, "copymove_raw": 6.3309}, "auc": 0.993},
+    "fusion": {"intercept": -0.7032, "coef": {"log_dq_gain": 2.96, "log_once_share": 0.1276, "copymove_raw": 6.26},
+               "auc": 0.992},
+    "fusion_history": {"intercept": 0.0, "coef": {"log_dq_gain": 2.3, "log_once_share": 0.3}, "auc": 0.98},
     "copymove": {"intercept": -0.0774, "coef": {"raw_score": 1.9761}, "auc": 0.669},
 }
 # engines whose raw statistic was measured and found uninformative (AUC on the set)
 NO_SCORE: dict[str, float] = {"splicebuster": 0.509, "noise": 0.497, "jpeg": 0.506}
 PRIOR_FAKE = 0.6  # 300 / 500
-APPLIES_TO = {"adq": "JPEG images", "fusion": "images with a JPEG history", "copymove": "any image"}
+APPLIES_TO = {"adq": "JPEG images", "fusion": "images with a JPEG history",
+              "fusion_history": "images with a JPEG history", "copymove": "any image"}
+# the statistics in words, for every output that names them
+FEATURE_WORDS = {
+    "log_dq_gain": "strength of the double-compression history",
+    "log_once_share": "share of the image compressed fewer times than the rest",
+    "copymove_raw": "strength of the best verified copy-move match",
+    "raw_score": "strength of the best verified copy-move match",
+}
+SHARE_FLOOR = 0.002  # log_share's offset: shares below ~0.2 % of the image count as none
+
+
+def log_share(share: float) -> float:
+    """The statistic the fusion's score is calibrated on: the log of the share of the image
+    that the compression-history map marks above 0.5, offset so that none stays finite."""
+    return float(np.log(max(float(share), 0.0) + SHARE_FLOOR))
 
 
 def calibration_record(engine: str) -> dict[str, Any]:
     """What ``AnalysisResult.score_calibration`` holds for a calibrated engine."""
     m = MODELS[engine]
-    return {"method": f"logistic regression on {', '.join(m['coef'])}", "set": CALIBRATION_SET,
+    return {"method": "logistic regression on the " + " and the ".join(FEATURE_WORDS.get(k, k) for k in m["coef"]),
+            "set": m.get("set", CALIBRATION_SET),
             "auc": m["auc"], "prior_fake": PRIOR_FAKE, "intercept": m["intercept"], "coef": dict(m["coef"]),
             "applies_to": APPLIES_TO.get(engine, ""),
             "caveat": _caveat(m["coef"])}
@@ -58,6 +76,8 @@ def _caveat(coef: dict[str, float]) -> str:
     parts = []
     if "log_dq_gain" in coef:
         parts.append("an authentic photo saved twice also shows a double-compression history")
+    if "log_once_share" in coef:
+        parts.append("flat, saturated or heavily filtered areas of an authentic photo can read as compressed once")
     if "raw_score" in coef or "copymove_raw" in coef:
         parts.append("natural repetitions (tiles, windows, text) can match like a clone")
     return "a probability for photographs like those of the calibration set; " + "; ".join(parts)

@@ -55,7 +55,23 @@ from typing import Any
 import numpy as np
 
 from trufor_desk.engines import base
-from trufor_desk.engines.classical import adq, calibration
+from trufor_desk.engines.classical import adq, calibration, jpeg_history
+
+
+def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.AnalysisResult | None) -> str:
+    """The trace the map's flagged area rests on, in words (the verdict names it)."""
+    flagged = fused > 0.5
+    if not flagged.any():
+        return ""
+    parts = []
+    if hist.applicable and hist.once is not None and (flagged & (hist.once > 0.25)).mean() >= 0.5 * flagged.mean():
+        layer = "an earlier save" if any(lay.depth > 1 and lay.presence >= 0.5 for lay in hist.layers) else "the last save"
+        parts.append(f"blocks compressed fewer times than the rest of the image (double quantisation, {layer})")
+    if cm is not None and (flagged & (cm.localization > 0.5)).any():
+        parts.append("a region cloned within the image (copy-move)")
+    if not parts:
+        parts.append("local noise statistics that differ from the rest of the image (Splicebuster)")
+    return "; ".join(parts)
 
 
 class FusionEngine:
@@ -80,9 +96,9 @@ class FusionEngine:
         timings: dict[str, float] = {}
         notes: list[str] = []
 
-        ck.step(0.0, "fusion: double quantisation")
+        ck.step(0.0, "fusion: compression history")
         t = time.perf_counter()
-        d = adq.run_adq(evidence, p, step=ck.sub(0.0, 0.4).step)
+        hist = jpeg_history.read_history(evidence, p, step=ck.sub(0.0, 0.4).step)
         timings["adq_s"] = round(time.perf_counter() - t, 3)
 
         t = time.perf_counter()
@@ -98,46 +114,48 @@ class FusionEngine:
             timings["copymove_s"] = round(time.perf_counter() - t, 3)
         ck.step(0.97, "fusion: combining")
 
-        presence = float(d["presence"]) if d["applicable"] else 0.0
-        cap = float(p["noise_cap"]) if d["applicable"] else 1.0
+        presence = hist.presence if hist.applicable else 0.0
+        cap = float(p["noise_cap"]) if hist.applicable else 1.0
         w_noise = (1.0 - presence) ** 2 * cap
         w_cm = float(p["copymove_weight"]) if cm is not None else 0.0
-        dq_term = presence * d["single"]
+        dq_term = hist.once if hist.applicable else np.zeros_like(sb_map)
         noise_term = w_noise * sb_map
         fused = dq_term + noise_term
         cm_sum = 0.0
         if cm is not None and w_cm > 0:
             fused += w_cm * cm.localization
             cm_sum = w_cm * float(cm.localization.sum(dtype=np.float64))
-        reliability = presence * d["reliability"] + (1.0 - presence) * sb_rel
+        reliability = (hist.reliability if hist.applicable else 0.0) + (1.0 - presence) * sb_rel
         sums = {"adq": float(dq_term.sum(dtype=np.float64)), "splicebuster": float(noise_term.sum(dtype=np.float64)),
                 "copymove": cm_sum}
         total = sum(sums.values())
         shares = {k: (v / total if total > 0 else 0.0) for k, v in sums.items()}
         weights = {"adq": presence, "splicebuster": w_noise, "copymove": w_cm}
+        cm_raw = float(json.loads(cm.provenance["engine_details_json"] or "{}")["raw_score"]) if cm is not None else None
 
         score, cal = None, None
         feats: dict[str, float] = {}
-        if d["applicable"]:
-            feats = {"log_dq_gain": adq.log_dq_gain(d["gain"])}
-            if cm is not None:  # both traces, fitted jointly
-                feats["copymove_raw"] = float(json.loads(cm.provenance["engine_details_json"] or "{}")["raw_score"])
+        if hist.applicable:
+            feats = {"log_dq_gain": adq.log_dq_gain(hist.layers[0].gain),
+                     "log_once_share": calibration.log_share(hist.once_share)}
+            if cm_raw is not None:  # both traces, fitted jointly
+                feats["copymove_raw"] = cm_raw
                 score, cal = calibration.calibrated_score(self.name, feats)
-            else:  # copy-move switched off: the double-compression model alone
-                score, cal = calibration.calibrated_score("adq", feats)
-            if d["note"]:
-                notes.append(d["note"])
-                notes.append("the score is calibrated on JPEG files; on the same photographs converted to PNG it "
-                             "separated manipulated from authentic ones nearly as well (casia-dev: AUC 0.985 vs 0.993)")
-            if d["freqs"]:
-                notes.append(f"double-compression history found (presence {presence:.2f}, primary steps estimated "
-                             f"in {len(d['freqs'])} DCT frequencies): the map is led by blocks compressed only once")
+            else:  # copy-move switched off: the compression-history model alone
+                score, cal = calibration.calibrated_score("fusion_history", feats)
+            if hist.note:
+                notes.append(hist.note)
+            notes.append(f"compression history: {hist.description}")
+            if presence >= 0.5:
+                notes.append("the map is led by blocks compressed fewer times than the rest of the image "
+                             "(double quantisation); the noise statistics weigh in only where that history is weak")
             else:
-                notes.append("no double-compression history found: the map rests on noise statistics, capped at "
-                             f"{cap:.2f}, and on copy-move")
+                notes.append("no double-compression history to localise with: the map rests on noise statistics, "
+                             f"capped at {cap:.2f} (they alone never reach the 0.5 threshold on a JPEG), and on "
+                             "copy-move")
         else:
-            notes.append(f"{d['note']}; the map rests on noise statistics (Splicebuster) and copy-move")
-            notes.append("no image-level score: the score is calibrated for JPEG photographs only")
+            notes.append(f"{hist.note}; the map rests on noise statistics (Splicebuster) and copy-move")
+            notes.append("no image-level score: the score is calibrated for images with a JPEG history only")
         if cm is not None and cm.localization.max() > 0.5:
             notes.append(f"copy-move: a region cloned within the image was verified (weight {w_cm:.2f} in the map; "
                          "see the copymove layer, and rule out natural repetitions)")
@@ -145,9 +163,9 @@ class FusionEngine:
             notes.extend(f"splicebuster: {n}" for n in sb.notes)
 
         extras: dict[str, np.ndarray] = {"splicebuster": sb_map}
-        if d["applicable"]:
-            extras["adq_single"] = d["single"]
-            extras["adq_reliability"] = d["reliability"]
+        if hist.applicable:
+            extras["adq_single"] = hist.once
+            extras["adq_reliability"] = hist.reliability
         if cm is not None:
             extras["copymove"] = cm.localization
         timings["total_s"] = round(time.perf_counter() - t0, 3)
@@ -157,9 +175,12 @@ class FusionEngine:
                               "(Cozzolino et al., WIFS 2015) and SIFT copy-move (Amerini et al., TIFS 2011)"),
             details={"shares": {k: round(v, 4) for k, v in shares.items()},
                      "weights": {k: round(v, 4) for k, v in weights.items()},
-                     "dq_presence": round(presence, 4), "dq_gain": round(float(d["gain"]), 4),
-                     "primary_steps": adq.describe_primary(d["freqs"]),
-                     "jpeg_quality_estimate": d["quality"], "table_source": d["table_source"],
+                     "dq_presence": round(presence, 4),
+                     "dq_gain": round(hist.layers[0].gain, 4) if hist.layers else 0.0,
+                     "primary_steps": adq.describe_primary(hist.layers[0].freqs) if hist.layers else "",
+                     "jpeg_quality_estimate": hist.quality, "table_source": hist.table_source,
+                     "compression_history": hist.record() if hist.applicable else None,
+                     "finding_basis": finding_basis(hist, fused, cm),
                      "score_features": {k: round(v, 6) for k, v in feats.items()},
                      "component_versions": {"adq": adq.AdqEngine.version, "splicebuster": sb.engine_version,
                                             "copymove": cm.engine_version if cm is not None else ""}})

@@ -1,0 +1,106 @@
+"""The compression history, layer by layer (``jpeg_history``), on evidence as it arrives.
+
+Synthetic photographs with a known history (``synth_jpeg_splices``):
+
+* a camera original (one save): no layer with a history, the sentence says so;
+* an authentic photo re-saved at another quality: a history on the file's grid and no
+  once-compressed region ("no local inconsistency"), and the fusion never says
+  "Manipulation indicated";
+* a splice saved, then re-shared at quality 95: the region shows in the layer below
+  (peeled with the first layer's primary steps), not in the first one;
+* a photo cropped by a few pixels and re-saved: the earlier, shifted grid is found.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.engines.classical.synth_jpeg_splices import (blob_mask, decode, evidence_from_bytes, jpeg_bytes,
+                                                         jpeg_roundtrip, natural_content)
+from trufor_desk.engines.classical import adq, jpeg_history
+from trufor_desk.engines.classical.fusion import FusionEngine
+from trufor_desk.evaluation.metrics import localization_f1
+from trufor_desk.render.verdict import verdict_for_result
+
+PARAMS = dict(adq.AdqEngine.DEFAULTS)
+
+
+def _history(data: bytes, tmp_path, name: str) -> jpeg_history.History:
+    return jpeg_history.read_history(evidence_from_bytes(data, tmp_path, name), PARAMS)
+
+
+def test_camera_original_has_no_history(tmp_path):
+    h = _history(jpeg_bytes(natural_content(256, 320, 31), 88), tmp_path, "cam.jpg")
+    assert h.applicable and h.presence < 0.5 and h.once_share == 0.0
+    assert h.shifted_grid is None
+    assert "no earlier compression found" in h.description
+
+
+def test_authentic_resaved_shares_its_history_everywhere(tmp_path):
+    first = decode(jpeg_bytes(natural_content(320, 384, 32), 75))
+    data = jpeg_bytes(first, 95)
+    h = _history(data, tmp_path, "resaved.jpg")
+    assert h.layers[0].presence > 0.9 and h.layers[0].table_source == "file"
+    assert h.once_share < 0.005, h.once_share
+    assert "saved at least twice" in h.description and "no local inconsistency" in h.description
+    res = FusionEngine().analyze(evidence_from_bytes(data, tmp_path, "resaved2.jpg"))
+    v = verdict_for_result(res)
+    assert v.category != "indicated"
+    assert "Compression history: the file is a JPEG" in v.explanation
+
+
+def _splice_then_reshare(seed: int) -> tuple[bytes, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    host = jpeg_roundtrip(natural_content(320, 384, seed), 70)
+    donor = jpeg_roundtrip(natural_content(320, 384, seed + 1), 70, shift=(3, 5))  # off the host's grid
+    mask = blob_mask(320, 384, rng)
+    comp = host.copy()
+    comp[mask] = donor[mask]
+    saved = decode(jpeg_bytes(comp, 85))    # the forger's save: the region compressed once before it
+    return jpeg_bytes(saved, 95), mask       # re-shared at quality 95
+
+
+def test_reshared_splice_shows_in_the_layer_below(tmp_path):
+    data, mask = _splice_then_reshare(40)
+    h = _history(data, tmp_path, "reshared.jpg")
+    assert [lay.name for lay in h.layers][:2] == ["file grid", "earlier save"]
+    second = h.layers[1]
+    assert second.presence > 0.5 and second.table_source == "peeled"
+    f1 = localization_f1(h.once, mask)["f1_best"]
+    assert f1 >= 0.6, f1
+    assert h.once[mask].mean() > 3 * h.once[~mask].mean()
+    assert "some regions were compressed fewer times" in h.description
+
+
+def test_cropped_and_resaved_reveals_the_shifted_grid(tmp_path):
+    first = decode(jpeg_bytes(natural_content(320, 384, 33), 70))
+    cropped = np.ascontiguousarray(first[3:, 5:])    # the old grid now starts at row 5, column 3
+    h = _history(jpeg_bytes(cropped, 95), tmp_path, "crop.jpg")
+    assert h.shifted_grid is not None
+    assert tuple(h.shifted_grid["offset"]) == (5, 3)
+    assert "cropped or shifted after an earlier save" in h.description
+    assert "same 8x8 grid" not in h.description
+
+
+def test_not_a_jpeg_history(tmp_path):
+    from PIL import Image
+
+    from trufor_desk.evidence import open_evidence
+
+    p = tmp_path / "raw.png"
+    Image.fromarray(natural_content(200, 240, 34)).save(p)
+    h = jpeg_history.read_history(open_evidence(p), PARAMS)
+    assert not h.applicable and h.once is None and h.note
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_once_map_is_relative_to_the_untouched_majority(deep):
+    rng = np.random.default_rng(0)
+    llr = rng.normal(-10.0, 1.0, (40, 40))
+    llr[10:20, 10:20] = 8.0                  # stands out and favours single compression
+    m = jpeg_history.once_map(llr, deep)
+    assert (m[10:20, 10:20] > 0.5).all()
+    assert (m[25:, 25:] > 0.5).mean() < 0.01
+    flat = jpeg_history.once_map(np.full((30, 30), -2.0), deep)
+    assert (flat < 0.5).all()                # no block stands out: nothing is marked
