@@ -104,3 +104,19 @@ def test_once_map_is_relative_to_the_untouched_majority(deep):
     assert (m[25:, 25:] > 0.5).mean() < 0.01
     flat = jpeg_history.once_map(np.full((30, 30), -2.0), deep)
     assert (flat < 0.5).all()                # no block stands out: nothing is marked
+
+
+def test_clipped_blocks_are_not_read_as_compressed_once(tmp_path):
+    """A saturated area of an authentic re-saved photo leaves the lattice (decoding clips the
+    colours there) and used to read as compressed once; those blocks are left out."""
+    rgb = natural_content(320, 384, 35).astype(np.int32)
+    yy, xx = np.mgrid[:320, :384]
+    disk = (yy - 150) ** 2 + (xx - 200) ** 2 < 70 ** 2
+    rgb[disk] += 150
+    data = jpeg_bytes(decode(jpeg_bytes(np.clip(rgb, 0, 255).astype(np.uint8), 80)), 85)
+    h = _history(data, tmp_path, "saturated.jpg")
+    assert h.presence > 0.5
+    assert (h.once[disk] > 0.5).mean() < 0.15          # 0.55 with the clipped blocks read
+    assert h.once_share < 0.02
+    blocks = jpeg_history.clipped_blocks(decode(data), 0, 0, (40, 48))
+    assert blocks.shape == (40, 48) and 0.05 < blocks.mean() < 0.5

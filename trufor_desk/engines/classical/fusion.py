@@ -2,48 +2,53 @@
 
 Detectors (each map kept as a layer):
 
-* **ADQ**, aligned double quantisation over all 63 DCT frequencies (``adq.py``): in a
-  JPEG with a double-compression history, the blocks compressed only once.  It is by
-  far the strongest weight-free trace on real photographs (casia-dev: mean F1-best
-  0.74 alone, 0.81 fused) and applies only where that history exists;
+* **the compression history** (``jpeg_history.py``): aligned double quantisation over
+  all 63 DCT frequencies (``adq.py``), read layer by layer: the file's last save over the
+  one before, then, with the primary steps found there as the table, the save before that
+  (a splice that was saved and then re-shared shows in that second layer).  A block is
+  marked where its evidence of a single compression stands out from the image's untouched
+  majority (``jpeg_history.once_map``).  An earlier grid shifted by a crop is detected and
+  named in the history, not localised with.  It is by far the strongest weight-free trace
+  on real photographs, and applies only where such a history exists;
 * **Splicebuster** (``splicebuster.py``), noise-residual statistics: the only detector
   that applies to any image (PNG, TIFF, single-compressed JPEG);
 * **copy-move** (``copymove.py``), SIFT matching with RANSAC verification: regions
   cloned within the image.
 
-How they combine, per pixel, with ``P`` the image's double-compression presence
-(``adq.dq_presence``, 0..1):
+How they combine, per pixel, with ``P`` the image's double-compression presence (the
+strongest layer's, ``adq.dq_presence``, 0..1):
 
-    map = min(1, P * adq_single + (1 - P)^2 * noise_cap * splicebuster + copymove_weight * copymove)
-    reliability = P * adq_reliability + (1 - P) * splicebuster_reliability
+    map = min(1, history_map + (1 - P)^2 * noise_cap * splicebuster + copymove_weight * copymove)
+    reliability = history_reliability + (1 - P) * splicebuster_reliability
 
-Each term is evidence added where its detector applies:
+``history_map`` is the largest over the layers of the layer's presence times its
+once-compressed map; ``history_reliability`` likewise of its evidence per block.
 
 * ``noise_cap`` = 0.5 on JPEGs (1 without a JPEG history): on JPEG photographs the noise
-  evidence alone never crosses the 0.5 threshold.  On casia-dev (the ablation rows of
-  ``benchmarks/bench_quality.py``) lifting the cap raised the authentic pixels above 0.5
-  from 0.89 % to 2.23 % for no gain in F1 (0.812 vs 0.814), and Splicebuster alone flags
-  1.38 %; a tool read in court says less where its evidence is weak.  The square of ``1 - P`` hands the map over to ADQ quickly
-  once a double-compression history is likely.
+  evidence alone never crosses the 0.5 threshold (lifting the cap raised casia-dev's
+  authentic pixels above 0.5 from 0.89 % to 2.23 % for no gain in F1).  The square of
+  ``1 - P`` hands the map over to the history quickly once it is likely.
 * ``copymove_weight`` = 0.2: a verified clone sharpens the map where it lies, but
-  copy-move alone never crosses the threshold: on casia-dev it matched natural
-  repetitions in 24 % of the authentic photos.  Its own layer shows every match.
+  copy-move alone never crosses the threshold (it matched natural repetitions in 24 % of
+  casia-dev's authentic photos).  Its own layer shows every match.
 
 A file that is no longer a JPEG (a JPEG saved as PNG, TIFF, BMP) is analysed as the JPEG it
-was when its pixels still carry the 8x8 lattice of that compression (``jpeg_lattice.py``
-estimates the table and the grid).  Images without any JPEG history get Splicebuster's map
-(``P`` = 0, cap 1) plus copy-move.
+was when its pixels still carry the 8x8 lattice of that compression (``jpeg_lattice.py``).
+Images without any JPEG history get Splicebuster's map (``P`` = 0, cap 1) plus copy-move,
+and no score: on never-compressed forgeries made from casia-dev (``scripts/
+make_uncompressed.py``) no weight-free statistic tried (Splicebuster's, copy-move's, local
+noise levels, resampling traces) separated them from authentic ones (AUC 0.45-0.67), so
+nothing here could be called a probability.
 
-The score is a calibrated probability for images with a JPEG history (``calibration.py``: a
-logistic model of the log of the double-compression gain and of copy-move's raw match
-statistic, fitted jointly on casia-dev: AUC 0.993, balanced accuracy 0.961, 5-fold
-cross-validated 0.991 / 0.957, against 0.979 / 0.922 for the gain alone), and absent for
-others: no calibration set of never-compressed photographs exists here.  On casia-dev
-converted to PNG (500 images; the lattice found in 455) the same score separated fakes
-from authentic photos nearly as well as on the JPEGs (AUC 0.985 vs 0.993, bAcc 0.942 vs
-0.961), mean F1-best 0.750 (0.814 as JPEGs, 0.396 before converted files got the
-analysis), and 0.23 % of authentic pixels above 0.5.  The provenance records each
-detector's share of the final map.
+The score is a calibrated probability for images with a JPEG history (``calibration.py``):
+a logistic model of the strength of the history (log of the double-compression gain), the
+share of the image its map marks, and copy-move's raw match statistic, fitted on casia-dev
+pooled with its re-shared copies (``scripts/make_reshared.py``), so that an authentic
+photo re-saved by a messaging app is part of what the probability was calibrated on.  A
+double-compression history alone is not evidence of manipulation: an authentic re-shared
+photo has one everywhere.  The provenance records each detector's share of the final map,
+the history layer by layer, and the sentence that names it; the verdict names the trace
+the marked area rests on (:func:`finding_basis`).
 """
 
 from __future__ import annotations
@@ -78,7 +83,7 @@ class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
-    version = "1.1.0"  # 1.1: converted JPEGs get the double-quantisation analysis (adq 1.1); score from DQ gain and copy-move jointly
+    version = "1.2.0"  # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share, pooled calibration
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
