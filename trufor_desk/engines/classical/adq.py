@@ -266,25 +266,42 @@ def luma_table_and_grid(evidence: Any, y: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def history_source(evidence: Any, y: np.ndarray) -> dict[str, Any]:
+    """:func:`luma_table_and_grid`, with ``q`` None (and ``note`` saying so) when the image
+    holds fewer than MIN_BLOCKS whole blocks on that grid."""
+    src = luma_table_and_grid(evidence, y)
+    oy, ox = src["offset"]
+    h, w = y.shape
+    if src["q"] is not None and ((h - oy) // 8) * ((w - ox) // 8) < MIN_BLOCKS:
+        src = {**src, "q": None, "note": (f"image too small for double-quantisation statistics (fewer than "
+                                          f"{MIN_BLOCKS} 8x8 blocks)")}
+    return src
+
+
+def block_map_to_pixels(block_map: np.ndarray, h: int, w: int, oy: int = 0, ox: int = 0) -> np.ndarray:
+    """A per-block map on the grid with origin (oy, ox) as an h x w pixel map: bilinear, block
+    centres on block centres, the margins before the origin replicated."""
+    import cv2
+
+    from trufor_desk.engines.classical._common import upsample
+
+    up = upsample(block_map, h - oy, w - ox, 8)
+    return cv2.copyMakeBorder(up, oy, 0, ox, 0, cv2.BORDER_REPLICATE) if oy or ox else up
+
+
 def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -> dict[str, Any]:
     """ADQ on an evidence item: pixel maps ``single`` (P(compressed once | DQ history)),
     ``reliability`` and ``localization`` (``single`` weighted by the image's DQ presence),
     the image-level ``presence`` and the block-level analysis; ``applicable`` False with a
     ``note`` when the image has no readable JPEG history.  ``table_source`` says where the
     table came from ("file", or "pixels" for a converted JPEG; ``note`` then says so)."""
-    import cv2
-
-    from trufor_desk.engines.classical._common import upsample
     from trufor_desk.engines.classical._jpeg_common import luminance
 
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
     y = luminance(rgb)
-    src = luma_table_and_grid(evidence, y)
+    src = history_source(evidence, y)
     q, note, (oy, ox) = src["q"], src["note"], src["offset"]  # a selection starts off the file's grid
-    if q is not None and ((h - oy) // 8) * ((w - ox) // 8) < MIN_BLOCKS:
-        q, note = None, (f"image too small for double-quantisation statistics (fewer than {MIN_BLOCKS} "
-                         "8x8 blocks)")
     if q is None:
         zeros = np.zeros((h, w), np.float32)
         return {"applicable": False, "note": note, "single": zeros, "reliability": zeros,
@@ -293,13 +310,9 @@ def run_adq(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -
     a = adq_analysis(y[oy:, ox:], q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
                      smooth_blocks=float(params["smooth_blocks"]), step=step, known=src["known"])
     presence = dq_presence(a["dq_gain"])
-
-    def to_pixels(block_map: np.ndarray) -> np.ndarray:
-        up = upsample(block_map, h - oy, w - ox, 8)  # bilinear, block centres on block centres
-        return cv2.copyMakeBorder(up, oy, 0, ox, 0, cv2.BORDER_REPLICATE) if oy or ox else up
-
-    single = to_pixels(a["single_posterior"])
-    rel = to_pixels(block_reliability(a["evidence"])) if a["freqs"] else np.zeros((h, w), np.float32)
+    single = block_map_to_pixels(a["single_posterior"], h, w, oy, ox)
+    rel = (block_map_to_pixels(block_reliability(a["evidence"]), h, w, oy, ox) if a["freqs"]
+           else np.zeros((h, w), np.float32))
     return {"applicable": True, "note": note, "single": single, "reliability": rel,
             "localization": (single * presence).astype(np.float32), "presence": presence,
             "gain": a["dq_gain"], "freqs": a["freqs"], "sigma": a["sigma"],

@@ -28,9 +28,9 @@ keep and says, in one sentence, which history it found:
 Each layer's evidence becomes a map by one rule (:func:`once_map`: a block stands out
 from the image's untouched majority and does not favour double compression), weighted by
 the layer's presence, with blocks holding clipped pixels left out (:func:`clipped_blocks`:
-they leave the lattice whatever their history); the history's map is the largest of them.  A history with no once-compressed region is the signature of an
-authentic photograph passed on; a double-compression history alone is not evidence of
-manipulation.
+they leave the lattice whatever their history); the history's map is the largest of them.
+A history with no once-compressed region is the signature of an authentic photograph
+passed on; a double-compression history alone is not evidence of manipulation.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ class History:
     reliability: np.ndarray | None = None  # (H, W)
     presence: float = 0.0                  # the strongest layer's presence
     once_share: float = 0.0                # share of the image above ONCE_LEVEL in ``once``
-    contrast: float = 0.0                  # the largest :func:`contrast` of a layer with presence >= 0.5
     quality: float | None = None           # the file's (or estimated) last quality
     table_source: str = ""
     description: str = ""                  # one plain sentence: which history was found
@@ -110,7 +109,6 @@ class History:
     def record(self) -> dict[str, Any]:
         return {"layers": [lay.record() for lay in self.layers], "shifted_grid": self.shifted_grid,
                 "presence": round(self.presence, 4), "once_share": round(self.once_share, 5),
-                "contrast": round(self.contrast, 3),
                 "description": self.description}
 
 
@@ -124,13 +122,6 @@ def once_map(llr: np.ndarray, deep: bool) -> np.ndarray:
     mad = float(np.median(np.abs(l - med)))
     z = MAP_SLOPE * np.minimum(l - med - max(RELATIVE_NATS[k], RELATIVE_MADS * mad), l - FLOOR_NATS[k])
     return (1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))).astype(np.float32)
-
-
-def contrast(llr: np.ndarray) -> float:
-    """How far the most once-compressed-looking blocks stand out: the 99th percentile of
-    the block log-likelihood ratio above its median (nats)."""
-    l = np.asarray(llr, np.float64)
-    return float(np.percentile(l, 99) - np.median(l)) if l.size else 0.0
 
 
 def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) -> np.ndarray:
@@ -217,18 +208,13 @@ def _describe(h: History, source: str) -> str:
 
 def read_history(evidence: Any, params: dict[str, Any], step: StepFn | None = None) -> History:
     """Every layer the pixels of ``evidence`` keep, the calibrated map and the sentence."""
-    from trufor_desk.engines.classical._common import upsample
     from trufor_desk.engines.classical._jpeg_common import luminance
 
     rgb = evidence.rgb
     h, w = rgb.shape[:2]
     y = luminance(rgb)
-    src = adq.luma_table_and_grid(evidence, y)
-    q, (oy, ox) = src["q"], src["offset"]
-    note = src["note"]
-    if q is not None and ((h - oy) // 8) * ((w - ox) // 8) < adq.MIN_BLOCKS:
-        q, note = None, (f"image too small for double-quantisation statistics (fewer than {adq.MIN_BLOCKS} "
-                         "8x8 blocks)")
+    src = adq.history_source(evidence, y)
+    q, (oy, ox), note = src["q"], src["offset"], src["note"]
     if q is None:
         return History(applicable=False, note=note)
     first = _layer(y, q, src["known"], params, "file grid", 1, (oy, ox), src["source"], src["quality"], step)
@@ -244,21 +230,13 @@ def read_history(evidence: Any, params: dict[str, Any], step: StepFn | None = No
         if not lay.freqs:
             continue
         ly, lx = lay.offset
-
-        def to_pixels(block_map: np.ndarray) -> np.ndarray:
-            import cv2
-
-            up = upsample(block_map, h - ly, w - lx, 8)
-            return cv2.copyMakeBorder(up, ly, 0, lx, 0, cv2.BORDER_REPLICATE) if ly or lx else up
-
         usable = 1.0 - clipped_blocks(rgb, ly, lx, lay.llr.shape)
-        m = lay.presence * to_pixels(once_map(lay.llr, deep=lay.depth > 1) * usable)
-        r = lay.presence * to_pixels(adq.block_reliability(lay.evidence) * usable)
+        m = lay.presence * adq.block_map_to_pixels(once_map(lay.llr, deep=lay.depth > 1) * usable, h, w, ly, lx)
+        r = lay.presence * adq.block_map_to_pixels(adq.block_reliability(lay.evidence) * usable, h, w, ly, lx)
         np.maximum(once, m, out=once)
         np.maximum(rel, r, out=rel)
     hist = History(applicable=True, note=note, layers=layers, shifted_grid=shifted, once=once, reliability=rel,
                    presence=max(lay.presence for lay in layers), once_share=float((once > ONCE_LEVEL).mean()),
-                   contrast=max([contrast(lay.llr) for lay in layers if lay.presence >= 0.5 and lay.freqs] or [0.0]),
                    quality=src["quality"], table_source=src["source"])
     hist.description = _describe(hist, src["source"])
     return hist
