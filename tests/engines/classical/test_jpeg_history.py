@@ -106,6 +106,30 @@ def test_once_map_is_relative_to_the_untouched_majority(deep):
     assert (flat < 0.5).all()                # no block stands out: nothing is marked
 
 
+def test_smooth_blocks_of_an_authentic_history_are_compared_at_their_own_evidence():
+    """Blocks with few informative coefficients lean towards 'compressed once' (the zero
+    coefficients' term) in a photo saved finer then coarser; against the median they stood
+    out, against the majority's line of llr over evidence they do not, while a pasted region
+    that misses the lattice still does, textured or smooth."""
+    rng = np.random.default_rng(1)
+    evidence = rng.normal(32.0, 1.5, (40, 60))              # textured majority
+    evidence[:15, 30:] = rng.uniform(6.0, 16.0, (15, 30))   # a smooth area (sky, a wall)
+    llr = 9.0 - 0.3 * evidence + rng.normal(0.0, 0.4, evidence.shape)   # authentic: one trend
+    by_median = jpeg_history.once_map(llr, False)
+    by_line = jpeg_history.once_map(llr, False, evidence)
+    smooth = evidence < 14.0
+    assert (by_median[smooth] > 0.5).mean() > 0.3          # the old reference marked them
+    assert (by_line > 0.5).mean() < 0.005                  # the line marks (almost) nothing
+    spliced = llr.copy()
+    spliced[20:30, 5:20] = 4.0 + 0.5 * evidence[20:30, 5:20]   # a textured splice: rises with evidence
+    spliced[5:13, 35:50] += 5.0                             # a smooth region off the line by 5 nats
+    m = jpeg_history.once_map(spliced, False, evidence)
+    assert (m[20:30, 5:20] > 0.5).mean() > 0.95 and (m[5:13, 35:50] > 0.5).mean() > 0.9
+    rest = np.ones(m.shape, bool)
+    rest[20:30, 5:20] = rest[5:13, 35:50] = False
+    assert (m[rest] > 0.5).mean() < 0.01
+
+
 def test_clipped_blocks_are_not_read_as_compressed_once(tmp_path):
     """A saturated area of an authentic re-saved photo leaves the lattice (decoding clips the
     colours there) and used to read as compressed once; those blocks are left out."""

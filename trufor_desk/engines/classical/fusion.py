@@ -83,7 +83,7 @@ class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
-    version = "1.2.0"  # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share, pooled calibration
+    version = "1.3.0"  # 1.3: a block is compared with the majority at its own amount of evidence (jpeg_history.expected_llr); 1.2: compression history layer by layer, relative once-compressed map, score with the marked share, pooled calibration
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
