@@ -14,7 +14,8 @@ import pytest
 
 from tests.engines.classical.synth_jpeg_splices import (evidence_from_bytes, jpeg_bytes, jpeg_set, make_splice,
                                                          natural_content, pristine_set)
-from trufor_desk.engines.classical.adq import AdqEngine, adq_analysis, dq_presence, fit_frequency
+from trufor_desk.engines.classical.adq import AdqEngine, adq_analysis, dq_presence
+from trufor_desk.engines.classical.dq_model import fit_frequency
 from trufor_desk.engines.classical._jpeg_common import jpeg_tables, luminance
 from trufor_desk.errors import Cancelled
 from trufor_desk.evaluation.metrics import localization_f1

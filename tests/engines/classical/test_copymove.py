@@ -206,3 +206,26 @@ def test_pasted_side_cues():
     shifted, cue = pasted_side(src, dst, None, detail, 0.01, resampled=False)
     assert shifted and cue.startswith("fine detail")
     assert pasted_side(src, dst, None, detail, 0.01, resampled=True)[0] is False
+
+
+def test_a_callers_once_compressed_map_decides_the_pasted_copy(monkeypatch):
+    """The fusion hands copy-move the single-compression map it has already read, so the DQ
+    analysis runs once; copy-move then uses it to tell the pasted copy from its source."""
+    from scipy.ndimage import label
+
+    from trufor_desk.engines.classical import copymove as cm_module
+
+    img, mask, _ = make_small_clone(256, 384, radius=24, seed=0, grain=3.0, jpeg_quality=95)
+    parts, n = label(mask)
+    assert n == 2
+
+    def never(_evidence):
+        raise AssertionError("copy-move recomputed the DQ analysis it was given")
+
+    monkeypatch.setattr(cm_module, "once_compressed_map", never)
+    for pasted in (1, 2):
+        once = (parts == pasted).astype(np.float32)   # this copy reads as compressed once
+        r = CopyMoveEngine().analyze(img, params={"contrast_threshold": 0.2}, once_map=once)
+        other = 3 - pasted
+        assert (r.localization[parts == pasted] > 0.9).mean() > 0.8
+        assert (r.localization[parts == other] < 0.9).mean() > 0.8   # the source: marked lower

@@ -45,75 +45,16 @@ from typing import Any, Callable
 import numpy as np
 
 from trufor_desk.engines.classical._jpeg_common import block_dct
-from trufor_desk.engines.classical.jpeg import _ZIGZAG, _interval_probs, _leak_kernel
+from trufor_desk.engines.classical.dq_model import (ZIGZAG, block_llr, coefficient_noise, fit_frequency,
+                                                    max_primary_step, stored_integers)
 
 StepFn = Callable[[float, str], None]
 
 
-def _dq_models(cs: np.ndarray, q2: float, q1s: np.ndarray, m: int, leak: np.ndarray,
-               floor: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
-    """(p_SQ (2m+1,), p_DQ (len(q1s), 2m+1)) over the integer support -m..m."""
-    support = np.arange(-m, m + 1)
-
-    def finish(p: np.ndarray) -> np.ndarray:
-        if p.ndim == 1:
-            p = np.convolve(p, leak, mode="same")
-        else:
-            p = p[:, :-2] * leak[2] + p[:, 1:-1] * leak[1] + p[:, 2:] * leak[0]
-        p = p + floor / p.shape[-1]
-        return p / p.sum(axis=-1, keepdims=True)
-
-    p_sq = finish(_interval_probs(cs, q2 * (np.r_[support, m + 1] - 0.5)))
-    rows = []
-    for q1 in q1s:
-        kmax = int(np.ceil((m + 1) * q2 / q1)) + 1
-        ks = np.arange(-kmax, kmax + 1)
-        pk = _interval_probs(cs, q1 * (np.r_[ks, kmax + 1] - 0.5))
-        pos = q1 * ks / q2
-        lo = np.floor(pos + 0.5).astype(np.int64) + m + 1   # +1: padded by one bin each side
-        half = np.isclose(pos - np.floor(pos), 0.5)
-        p = np.zeros(2 * m + 3)
-        ok = (lo >= 0) & (lo <= 2 * m + 2)
-        np.add.at(p, lo[ok], (pk * np.where(half, 0.5, 1.0))[ok])
-        lo2 = lo - 1
-        ok2 = half & (lo2 >= 0) & (lo2 <= 2 * m + 2)
-        np.add.at(p, lo2[ok2], 0.5 * pk[ok2])
-        rows.append(p)
-    p_dq = finish(np.asarray(rows)) if rows else np.zeros((0, 2 * m + 1))
-    return p_sq, p_dq
-
-
-def fit_frequency(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float, max_q1: int,
-                  m: int = 40, em_iterations: int = 30) -> dict[str, Any]:
-    """Primary step of one frequency by maximum likelihood, all candidates at once.
-
-    Returns ``q1`` (0 when no candidate applies), ``gain`` (log-likelihood gain over the
-    single-quantisation model, nats per block), ``alpha`` (fraction of single-compressed
-    blocks in the mixture) and ``llr`` (log p_SQ / p_DQ over -m..m).
-    """
-    res: dict[str, Any] = {"q1": 0, "gain": 0.0, "alpha": 1.0, "llr": np.zeros(2 * m + 1)}
-    xo = np.clip(x_obs, -m - 1, m + 1)
-    inside = np.abs(xo) <= m
-    hist = np.bincount((xo[inside] + m).astype(np.int64), minlength=2 * m + 1).astype(np.float64)
-    total = hist.sum()
-    if total < 50:
-        return res
-    # a step that divides q2 (or equals it) leaves no trace: indistinguishable from SQ
-    q1s = np.array([q for q in range(1, max_q1 + 1) if q != q2 and q2 % q != 0], dtype=np.float64)
-    if q1s.size == 0:
-        return res
-    cs = np.sort(calib.astype(np.float64))
-    p_sq, p_dq = _dq_models(cs, q2, q1s, m, _leak_kernel(sigma / q2))
-    ll_sq = float((hist * np.log(p_sq)).sum())
-    a = np.full((q1s.size, 1), 0.5)
-    for _ in range(em_iterations):
-        mix = a * p_sq + (1 - a) * p_dq
-        a = np.clip((hist * (a * p_sq / mix)).sum(axis=1, keepdims=True) / total, 1e-3, 1 - 1e-3)
-    ll = (hist * np.log(a * p_sq + (1 - a) * p_dq)).sum(axis=1)
-    best = int(np.argmax(ll))
-    res.update(q1=int(q1s[best]), gain=float(ll[best] - ll_sq) / total, alpha=float(a[best, 0]),
-               llr=np.log(p_sq) - np.log(p_dq[best]))
-    return res
+def single_posterior(llr: np.ndarray) -> np.ndarray:
+    """Per block, the probability of a single compression given a double-compression
+    history: the logistic of the smoothed log-likelihood ratio."""
+    return (1.0 / (1.0 + np.exp(-np.clip(llr, -30, 30)))).astype(np.float32)
 
 
 def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain: float = 0.02,
@@ -141,40 +82,28 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
     if nby * nbx < 16:
         return out
     calib = block_dct(y, 4, 4)
-    q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
     known = np.ones((8, 8), bool) if known is None else np.asarray(known, bool)
-    xr = coefs / q
+    q, xr, x = stored_integers(coefs, q_table)
     del coefs
-    x = np.rint(xr).astype(np.int32)
-    # observation noise of a recomputed coefficient, from frequencies with coarse steps
-    coarse = (q >= 6) & known
-    sigma = 0.4
-    if coarse.any():
-        err = (xr[..., coarse] - x[..., coarse]) * q[coarse]
-        if err.size:
-            sigma = float(1.4826 * np.median(np.abs(err)))
+    sigma = coefficient_noise(xr, x, q, known)
     del xr
-    sigma = float(np.clip(sigma, 0.2, 2.0))
     out["sigma"] = sigma
     llr = np.zeros((nby, nbx), np.float32)
     evidence = np.zeros((nby, nbx), np.float32)
     freqs: list[dict[str, Any]] = []
     total_gain = 0.0
-    zig = _ZIGZAG[1:n_freq + 1]
+    zig = ZIGZAG[1:n_freq + 1]
     for i, (u, v) in enumerate(zig):
         if step is not None:
             step(i / len(zig), "double quantisation: estimating the primary table")
         if not known[u, v]:
             continue
         q2 = float(q[u, v])
-        max_q1 = int(min(max(2 * q2 + 8, 16), 64))
         xv = x[:, :, u, v]
-        fit = fit_frequency(xv.ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_q1)
+        fit = fit_frequency(xv.ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_primary_step(q2))
         if not fit["q1"] or fit["gain"] <= min_gain:
             continue
-        m = (fit["llr"].size - 1) // 2
-        table = np.clip(np.r_[0.0, fit["llr"], 0.0], -3.0, 3.0).astype(np.float32)
-        llr += table[np.clip(xv, -m - 1, m + 1) + m + 1]
+        llr += block_llr(xv, fit["llr"])
         evidence += (xv != 0)
         total_gain += fit["gain"]
         out["primary_table"][u, v] = fit["q1"]
@@ -185,7 +114,7 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
     if freqs:
         sm = cv2.GaussianBlur(llr, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
         out["llr"] = sm
-        out["single_posterior"] = (1.0 / (1.0 + np.exp(-np.clip(sm, -30, 30)))).astype(np.float32)
+        out["single_posterior"] = single_posterior(sm)
         out["evidence"] = cv2.GaussianBlur(evidence, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
     return out
 

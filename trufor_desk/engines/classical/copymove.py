@@ -76,7 +76,7 @@ import numpy as np
 
 from trufor_desk import __version__
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
-from trufor_desk.engines.classical.copymove_dense import (DENSE_DEFAULTS, detail_energy, fill_holes, is_translation,
+from trufor_desk.engines.classical.copymove_dense import (COMPUTE, DENSE_DEFAULTS, detail_energy, fill_holes, is_translation,
                                                           local_ncc, once_compressed_map, pasted_side,
                                                           translation_candidates, translation_regions)
 
@@ -311,7 +311,11 @@ class CopyMoveEngine:
     OPTIONS: tuple[str, ...] = ()
 
     def analyze(self, evidence: Any, params: dict[str, Any] | None = None,
-                progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:
+                progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+                once_map: Any = COMPUTE) -> AnalysisResult:
+        """``once_map``: the per-pixel single-compression probability of the file's last save
+        (or None: no such history) when the caller has read it already; by default it is
+        computed here, and only when a clone was found."""
         import cv2
 
         unknown = set(params or {}) - set(DEFAULTS)
@@ -423,7 +427,7 @@ class CopyMoveEngine:
         found: list[dict[str, Any]] = []
         if pairs:
             cp.step(0.9, "copy-move: which copy was pasted")
-            once = once_compressed_map(evidence)
+            once = once_compressed_map(evidence) if once_map is COMPUTE else once_map
             detail = detail_energy(gray)
             level = float(p["source_level"])
             for src, dst, _, rec in pairs:

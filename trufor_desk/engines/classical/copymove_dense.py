@@ -215,9 +215,13 @@ def detail_energy(gray: np.ndarray) -> np.ndarray:
     return np.abs(cv2.Laplacian(gray, cv2.CV_32F))
 
 
+COMPUTE = object()  # ``CopyMoveEngine.analyze(once_map=COMPUTE)``: run ADQ when needed
+
+
 def once_compressed_map(evidence: Any) -> np.ndarray | None:
     """Per-pixel probability that the image was JPEG-compressed only once (aligned double
-    quantisation, ``adq.py``), or None without a readable JPEG history."""
+    quantisation, ``adq.py``), or None without a readable JPEG history.  A caller that has
+    already read the history (the fusion) passes its own instead (``once_map``)."""
     if not hasattr(evidence, "rgb"):
         return None
     from trufor_desk.engines.classical import adq

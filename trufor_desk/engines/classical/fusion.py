@@ -115,7 +115,9 @@ class FusionEngine:
         cm = None
         if p["copymove"]:
             t = time.perf_counter()
-            cm = CopyMoveEngine().analyze(evidence, progress=ck.sub(0.7, 0.97).step, cancel=cancel)
+            h, w = sb_map.shape
+            cm = CopyMoveEngine().analyze(evidence, progress=ck.sub(0.7, 0.97).step, cancel=cancel,
+                                          once_map=hist.last_save_single(h, w))
             timings["copymove_s"] = round(time.perf_counter() - t, 3)
         ck.step(0.97, "fusion: combining")
 

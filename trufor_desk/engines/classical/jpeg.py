@@ -45,14 +45,12 @@ import numpy as np
 
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
 
+from . import dq_model
 from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality, grid_offset,
                            is_jpeg, jpeg_tables, luminance)
 
 NOT_JPEG_NOTE = "not a JPEG file: the JPEG grid/double-quantisation analysis does not apply"
 
-# zig-zag order of the 8x8 frequencies (row, column)
-_ZIGZAG = sorted(((u, v) for u in range(8) for v in range(8)),
-                 key=lambda t: (t[0] + t[1], t[0] if (t[0] + t[1]) % 2 else t[1]))
 
 
 # ----------------------------------------------------------------------------- ZERO
@@ -238,138 +236,45 @@ def zero_analysis(y: np.ndarray, windows: tuple[int, ...] = (32, 64), step=None)
 
 
 # ------------------------------------------------------------- double quantisation
-def _leak_kernel(sigma_over_q: float) -> np.ndarray:
-    """Probability that observation noise moves a quantised value by -1, 0, +1."""
-    from scipy.special import ndtr
-
-    s = max(float(sigma_over_q), 1e-3)
-    side = float(ndtr(-0.5 / s))
-    side = min(side, 0.3)
-    return np.array([side, 1 - 2 * side, side])
-
-
-def _interval_probs(sorted_vals: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    cdf = np.searchsorted(sorted_vals, edges, side="left") / max(sorted_vals.size, 1)
-    return np.diff(cdf)
-
-
-def dq_frequency_model(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float,
-                       max_q1: int, m: int = 40) -> dict[str, Any]:
-    """Fit the primary step of one frequency and return per-value log-LRs.
-
-    ``x_obs``: integer values stored at this frequency (one per block);
-    ``calib``: calibrated unquantised coefficients (float, same frequency).
-    Returns dict(q1, gain (log-likelihood gain over single quantisation), alpha,
-    llr (array over -m..m: log p_SQ/p_DQ)).
-    """
-    support = np.arange(-m, m + 1)
-    xo = np.clip(x_obs, -m - 1, m + 1)
-    inside = np.abs(xo) <= m
-    hist = np.bincount((xo[inside] + m).astype(np.int64), minlength=2 * m + 1).astype(np.float64)
-    total = hist.sum()
-    res = {"q1": 0, "gain": 0.0, "alpha": 1.0, "llr": np.zeros(2 * m + 1)}
-    if total < 50:
-        return res
-    cs = np.sort(calib.astype(np.float64))
-    leak = _leak_kernel(sigma / q2)
-    floor = 1e-4
-
-    def finish(p: np.ndarray) -> np.ndarray:
-        p = np.convolve(p, leak, mode="same")
-        p = p + floor / p.size
-        return p / p.sum()
-
-    p_sq = finish(_interval_probs(cs, q2 * (np.r_[support, m + 1] - 0.5)))
-    ll_sq = float((hist * np.log(p_sq)).sum())
-    best = None
-    for q1 in range(1, max_q1 + 1):
-        if q1 == q2 or (q2 % q1 == 0):
-            continue  # indistinguishable from single quantisation
-        kmax = int(np.ceil((m + 1) * q2 / q1)) + 1
-        ks = np.arange(-kmax, kmax + 1)
-        pk = _interval_probs(cs, q1 * (np.r_[ks, kmax + 1] - 0.5))
-        pos = q1 * ks / q2
-        lo = np.floor(pos + 0.5)  # round half up; exact halves split between the two bins
-        half = np.isclose(pos - np.floor(pos), 0.5)
-        p_dq = np.zeros(2 * m + 1)
-        idx = lo.astype(np.int64) + m
-        ok = (idx >= 0) & (idx <= 2 * m)
-        w_main = np.where(half, 0.5, 1.0)
-        np.add.at(p_dq, idx[ok], (pk * w_main)[ok])
-        idx2 = idx - 1
-        ok2 = half & (idx2 >= 0) & (idx2 <= 2 * m)
-        np.add.at(p_dq, idx2[ok2], 0.5 * pk[ok2])
-        p_dq = finish(p_dq)
-        a = 0.5
-        for _ in range(30):
-            mix = a * p_sq + (1 - a) * p_dq
-            r = a * p_sq / mix
-            a = float((hist * r).sum() / total)
-            a = min(max(a, 1e-3), 1 - 1e-3)
-        ll = float((hist * np.log(a * p_sq + (1 - a) * p_dq)).sum())
-        if best is None or ll > best[0]:
-            best = (ll, q1, a, p_dq)
-    if best is None:
-        return res
-    ll, q1, a, p_dq = best
-    res.update(q1=q1, gain=ll - ll_sq, alpha=a, llr=np.log(p_sq) - np.log(p_dq))
-    return res
-
-
 def dq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 20,
                 step=None) -> dict[str, Any]:
-    """Bianchi-Piva aligned double-quantisation posterior per 8x8 block."""
+    """Bianchi-Piva aligned double-quantisation posterior per 8x8 block (the model and the
+    per-frequency fit are ``dq_model``'s, shared with ``adq.py``)."""
     import cv2
 
-    h, w = y.shape
     coefs = block_dct(y, 0, 0)
     nby, nbx = coefs.shape[:2]
     out: dict[str, Any] = {"block_map": np.zeros((nby, nbx), np.float32), "freqs": [], "sigma": 0.0}
     if nby * nbx < 16:
         return out
     calib = block_dct(y, 4, 4)
-    q = np.maximum(q_table, 1.0)
-    xr = coefs / q
-    x = np.round(xr).astype(np.int64)
-    # observation noise of a re-computed coefficient, from frequencies with coarse steps
-    coarse = q >= 6
-    if coarse.any():
-        err = (xr - x)[..., coarse] * q[coarse]
-        sigma = float(1.4826 * np.median(np.abs(err))) if err.size else 0.4
-    else:
-        sigma = 0.4
-    sigma = float(np.clip(sigma, 0.2, 2.0))
+    q, xr, x = dq_model.stored_integers(coefs, q_table)
+    sigma = dq_model.coefficient_noise(xr, x, q)
     out["sigma"] = sigma
-    llr = np.zeros((nby, nbx))
+    llr = np.zeros((nby, nbx), np.float32)
     freqs = []
     nblocks = nby * nbx
-    for idx, (u, v) in enumerate(_ZIGZAG[1:n_freq + 1]):
+    for idx, (u, v) in enumerate(dq_model.ZIGZAG[1:n_freq + 1]):
         if step is not None:
             step(idx / n_freq, "double quantisation: fitting primary steps")
         q2 = float(q[u, v])
-        max_q1 = int(min(max(2 * q2 + 8, 16), 64))
-        fit = dq_frequency_model(x[:, :, u, v].ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_q1)
+        fit = dq_model.fit_frequency(x[:, :, u, v].ravel(), calib[:, :, u, v].ravel(), q2, sigma,
+                                     dq_model.max_primary_step(q2))
+        gain = fit["gain"] * fit["n"]  # nats over the whole image
         # A clear likelihood margin.  The calibrated single-quantisation model is only an
         # approximation, and its misfit grows with the number of blocks, so chance gains
         # of a free mixture do too: on single-compressed images they stay below ~0.06 per
         # block, while a real double quantisation gains 0.2-0.7 per block.  The mixture
         # must also say that most blocks are double compressed (the host).
-        if fit["q1"] and fit["gain"] > 20.0 + 0.1 * nblocks and fit["alpha"] < 0.85:
-            m = (fit["llr"].size - 1) // 2
-            xv = np.clip(x[:, :, u, v], -m - 1, m + 1)
-            table = np.r_[0.0, fit["llr"], 0.0]  # outside the modelled range: no evidence
-            contrib = table[xv + m + 1]
-            llr += np.clip(contrib, -3.0, 3.0)
-            freqs.append({"u": u, "v": v, "q2": q2, "q1": int(fit["q1"]), "gain": round(fit["gain"], 1),
+        if fit["q1"] and gain > 20.0 + 0.1 * nblocks and fit["alpha"] < 0.85:
+            llr += dq_model.block_llr(x[:, :, u, v], fit["llr"])
+            freqs.append({"u": u, "v": v, "q2": q2, "q1": int(fit["q1"]), "gain": round(gain, 1),
                           "alpha": round(fit["alpha"], 3)})
     out["freqs"] = freqs
     if len(freqs) < 3:  # one or two stray frequencies are not a double compression
         out["freqs"] = []
         return out
-    if not freqs:
-        return out
-    sm = cv2.boxFilter(llr.astype(np.float32), cv2.CV_32F, (3, 3), normalize=True,
-                       borderType=cv2.BORDER_REFLECT) * 3.0
+    sm = cv2.boxFilter(llr, cv2.CV_32F, (3, 3), normalize=True, borderType=cv2.BORDER_REFLECT) * 3.0
     post = 1.0 / (1.0 + np.exp(-np.clip(sm, -30, 30)))
     out["block_map"] = post.astype(np.float32)
     return out

@@ -113,6 +113,16 @@ class History:
     table_source: str = ""
     description: str = ""                  # one plain sentence: which history was found
 
+    def last_save_single(self, h: int, w: int) -> np.ndarray | None:
+        """Per pixel, the probability of a single compression in the file's last save (layer
+        1's ADQ posterior, ``adq.run_adq``'s ``single``), when that layer used the file's own
+        table and found a history; else None.  Copy-move takes it to tell which copy was
+        pasted, so the image's DQ analysis runs once."""
+        if not self.applicable or not self.layers or self.table_source != "file" or not self.layers[0].freqs:
+            return None
+        first = self.layers[0]
+        return adq.block_map_to_pixels(adq.single_posterior(first.llr), h, w, *first.offset)
+
     def record(self) -> dict[str, Any]:
         return {"layers": [lay.record() for lay in self.layers], "shifted_grid": self.shifted_grid,
                 "presence": round(self.presence, 4), "once_share": round(self.once_share, 5),
