@@ -3,8 +3,11 @@
 Entry ``n`` stores ``prev_hash`` = hash of entry ``n - 1`` (64 zeros for the first) and
 ``hash`` = SHA-256 of the canonical JSON of all its other fields, ``prev_hash`` included.
 Changing, removing or reordering any entry breaks the chain from that point on.  Removing
-the *last* entries cannot be seen from the chain alone; the report prints the head hash so
-a printed copy anchors the log.
+the *last* entries cannot be seen from the chain alone, and anyone can recompute the chain
+after editing an entry.  A *signed* case closes both gaps: the examiner's signature
+(:mod:`.signature`) covers the head hash and the number of entries, so a truncated or
+re-chained log is reported when the case is opened.  For an unsigned case the gap stays;
+the report prints the head hash so a printed copy anchors the log.
 """
 
 from __future__ import annotations

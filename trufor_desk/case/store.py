@@ -15,14 +15,22 @@ file is removed.
 Opening re-hashes each evidence file (read-only) and reports ``ok``, ``modified``,
 ``missing`` or ``unreadable`` per item, verifies the audit chain, and checks every item
 against the digest its audit entry recorded (see :class:`Verification`).
+
+A case saved with a :class:`~trufor_desk.case.signature.SigningKey` also holds the
+examiner's signature (``signature/``, written last; format in :mod:`.signature`) over the
+audit head and the SHA-256 of every other member; opening checks it, so an edited and
+re-chained log, a truncated log or a swapped ``.npz`` is reported even though the hash
+chain alone cannot show it.  An unsigned case saves to exactly the bytes it always did.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +44,7 @@ from .canonical import arrays_digest
 from .comparison import ComparisonRecord
 from .items import AnalysisRecord, Annotation, EvidenceRef, Note
 from .model import Case, result_from_npz
+from .signature import SIGNATURE_DIR, SignatureCheck, SigningKey, check_signature, signature_members
 
 CASE_JSON = "case.json"
 SUFFIX = ".tfcase"
@@ -68,6 +77,7 @@ class Verification:
     evidence: list[EvidenceStatus] = field(default_factory=list)
     chain_problems: list[str] = field(default_factory=list)
     content_problems: list[str] = field(default_factory=list)
+    signature: SignatureCheck = field(default_factory=lambda: SignatureCheck("unsigned"))
 
     @property
     def chain_ok(self) -> bool:
@@ -79,7 +89,15 @@ class Verification:
 
     @property
     def ok(self) -> bool:
-        return self.chain_ok and self.evidence_ok and not self.content_problems
+        return self.chain_ok and self.evidence_ok and not self.content_problems and self.signature_ok
+
+    @property
+    def signature_ok(self) -> bool:
+        """Unsigned or validly signed (an unsigned case is not a problem; a broken signature is)."""
+        return self.signature.state != "invalid"
+
+    def signature_line(self) -> str:
+        return f"signature: {self.signature.line()}"
 
     def status_of(self, evidence_id: str) -> str | None:
         return next((s.status for s in self.evidence if s.evidence_id == evidence_id), None)
@@ -88,6 +106,8 @@ class Verification:
         out = [s.line() for s in self.evidence]
         out += [f"audit log: {p}" for p in self.chain_problems] or ["audit log: chain intact"]
         out += [f"case content: {p}" for p in self.content_problems]
+        if not self.signature_ok:  # unsigned and valid are said by signature_line(), not as a problem
+            out.append(self.signature_line())
         return out
 
 
@@ -187,8 +207,10 @@ def verify_case(case: Case, case_path: str | os.PathLike | None = None,
     """Check evidence files, the audit chain and the case content; sets ``case.verification``."""
     case_dir = Path(case_path).resolve().parent if case_path is not None else None
     relpaths = relpaths if relpaths is not None else getattr(case, "_relpaths", {})
+    signature, digests, odd = getattr(case, "_signature_source", ({}, {}, []))
     v = Verification(evidence=[check_evidence(ref, case_dir, relpaths.get(ref.id)) for ref in case.evidence],
-                     chain_problems=case.verify_chain(), content_problems=check_content(case))
+                     chain_problems=case.verify_chain(), content_problems=check_content(case),
+                     signature=check_signature(case, signature, digests, odd))
     case.verification = v
     return v
 
@@ -229,42 +251,67 @@ def _write_member(zf: zipfile.ZipFile, name: str, data: bytes, compress: int) ->
     zf.writestr(_info(name, compress), data)
 
 
-def case_bytes(case: Case, target: Path | None = None) -> bytes:
+def case_bytes(case: Case, target: Path | None = None, signer: SigningKey | None = None) -> bytes:
     """The ``.tfcase`` bytes of a case (also what :func:`save_case` writes)."""
     buf = io.BytesIO()
-    _write_zip(case, buf, target)
+    _write_zip(case, buf, target, signer)
     return buf.getvalue()
 
 
-def _write_zip(case: Case, fh, target: Path | None) -> None:
+def _members(case: Case, target: Path | None):
+    """(name, bytes, compression) of every member but the signature, one at a time."""
     doc = case.to_json()
     doc["locations"] = _relpaths(case, target) if target is not None else {}
+    yield CASE_JSON, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False).encode("utf-8"), \
+        zipfile.ZIP_DEFLATED
+    for ref in case.evidence:
+        if ref.preview_png:
+            yield f"previews/{ref.id}.png", ref.preview_png, zipfile.ZIP_STORED
+    for a in case.analyses:
+        yield f"analyses/{a.id}.npz", npz_bytes(a.result.to_npz_dict()), zipfile.ZIP_STORED
+    for c in case.comparisons:
+        yield f"comparisons/{c.id}.npz", npz_bytes(c.figures), zipfile.ZIP_STORED
+
+
+def _write_zip(case: Case, fh, target: Path | None, signer: SigningKey | None = None):
+    """Write the members (and, with ``signer``, the signature last); returns what opening checks."""
+    digests: dict[str, str] = {}
+    signature: dict[str, bytes] = {}
     with zipfile.ZipFile(fh, "w") as zf:
-        _write_member(zf, CASE_JSON, json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False)
-                      .encode("utf-8"), zipfile.ZIP_DEFLATED)
-        for ref in case.evidence:
-            if ref.preview_png:
-                _write_member(zf, f"previews/{ref.id}.png", ref.preview_png, zipfile.ZIP_STORED)
-        for a in case.analyses:
-            _write_member(zf, f"analyses/{a.id}.npz", npz_bytes(a.result.to_npz_dict()), zipfile.ZIP_STORED)
-        for c in case.comparisons:
-            _write_member(zf, f"comparisons/{c.id}.npz", npz_bytes(c.figures), zipfile.ZIP_STORED)
+        for name, data, compress in _members(case, target):
+            _write_member(zf, name, data, compress)
+            if signer is not None:
+                digests[name] = hashlib.sha256(data).hexdigest()
+        if signer is not None:
+            signature = signature_members(case, digests, signer)
+            for name, data in signature.items():
+                _write_member(zf, name, data, zipfile.ZIP_DEFLATED)
+    return (signature, digests, []) if signer is not None else ({}, {}, [])
 
 
-def save_case(case: Case, path: str | os.PathLike) -> Path:
-    """Write the case atomically to ``path`` (temp file in the same folder, fsync, rename)."""
+def save_case(case: Case, path: str | os.PathLike, signer: SigningKey | None = None) -> Path:
+    """Write the case atomically to ``path`` (temp file in the same folder, fsync, rename).
+
+    With ``signer`` (:func:`~trufor_desk.case.signature.load_signing_key`) the case is signed;
+    without, it is saved unsigned (a signature it had when opened no longer covers it).
+    """
     target = output_target(path, [ref.path for ref in case.evidence], ".tfcase")
+    if signer is not None:  # refuse before writing anything
+        from datetime import datetime, timezone
+
+        signer.check_valid_at(datetime.now(timezone.utc))
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{target.parent}: cannot create folder ({exc.strerror or exc})") from None
     try:
         with atomic_open(target, "wb") as fh:
-            _write_zip(case, fh, target)
+            source = _write_zip(case, fh, target, signer)
     except OSError as exc:
         raise UserError(f"{target}: cannot save case ({exc.strerror or exc}); the previous file, if any, "
                         "is unchanged") from None
     case._relpaths = _relpaths(case, target)  # type: ignore[attr-defined]
+    case._signature_source = source  # type: ignore[attr-defined]
     return target
 
 
@@ -328,10 +375,41 @@ def load_case(path: str | os.PathLike, verify: bool = True) -> Case:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise UserError(f"{path}: damaged case file ({type(exc).__name__}: {exc})") from None
+        case._signature_source = _signature_source(zf, p)  # type: ignore[attr-defined]
     case._relpaths = dict(doc.get("locations") or {})  # type: ignore[attr-defined]
     if verify:
         verify_case(case, p)
     return case
+
+
+def _signature_source(zf: zipfile.ZipFile, p: Path) -> tuple[dict[str, bytes], dict[str, str], list[str]]:
+    """The signature members, the SHA-256 of every other member, and oddities of the zip's layout
+    (only read when the case is signed: an unsigned case is opened as before)."""
+    infos = zf.infolist()
+    signature = {i.filename: _read(zf, i.filename, _MAX_JSON_BYTES, p) for i in infos
+                 if i.filename.startswith(SIGNATURE_DIR)}
+    if not signature:
+        return {}, {}, []
+    from .signature import MEMBERS
+
+    counts = Counter(i.filename for i in infos)
+    odd = [f"the zip holds {name} more than once" for name in sorted(n for n, k in counts.items() if k > 1)]
+    odd += [f"unexpected member {name} beside the signature" for name in sorted(signature) if name not in MEMBERS]
+    digests: dict[str, str] = {}
+    for info in infos:
+        if info.filename.startswith(SIGNATURE_DIR):
+            continue
+        if info.file_size > _MAX_MEMBER_BYTES:
+            raise UserError(f"{p}: damaged case file ({info.filename} claims {info.file_size} bytes)")
+        h = hashlib.sha256()
+        try:
+            with zf.open(info) as fh:
+                for chunk in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+            raise UserError(f"{p}: damaged case file ({info.filename}: {exc})") from None
+        digests[info.filename] = h.hexdigest()
+    return signature, digests, odd
 
 
 def _case_from_doc(doc: dict, zf: zipfile.ZipFile, p: Path) -> Case:

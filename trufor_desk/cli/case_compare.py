@@ -97,6 +97,9 @@ def add_compare_parser(acts) -> None:
     c.add_argument("--view", default=None, metavar="X,Y,W,H",
                    help="the rectangle of ITEM_A the figures show (default: the whole overlap)")
     c.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
+    from trufor_desk.cli.case_signing import add_case_sign_arguments
+
+    add_case_sign_arguments(c)
 
 
 def _view(text: str | None):
@@ -112,12 +115,13 @@ def _view(text: str | None):
 
 
 def run_compare(args, open_for_change, say) -> int:
-    from trufor_desk.case import save_case
+    from trufor_desk.cli.case_signing import case_signer, save
 
+    signer = case_signer(args)
     case = open_for_change(args.case)
     rec, comparison = compare_items(case, args.item_a, args.item_b, layer=args.layer, register=args.register,
                                     threshold=args.threshold, view=_view(args.view), actor=args.actor)
-    save_case(case, args.case)
+    save(case, args.case, signer)
     n = comparison.numbers
     psnr = "identical" if n.psnr_db is None else f"{n.psnr_db:.2f} dB"
     say(f"{args.case}: comparison {rec.id} added ({rec.source_line(0)} vs {rec.source_line(1)})")

@@ -54,7 +54,8 @@ def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse
     p.add_argument("--case", dest="case_out", metavar="OUT.tfcase", default=None,
                    help="images only: also save the analysed image as a case file (refuses to overwrite one)")
     p.add_argument("--sign", metavar="P12", default=None,
-                   help="sign the report (PAdES) with this PKCS#12 certificate (needs pyHanko)")
+                   help="sign the report (PAdES) with this PKCS#12 certificate (needs pyHanko); with --case, "
+                        "the saved case is signed with it too")
     p.add_argument("--sign-password-env", metavar="VAR", default=None,
                    help="environment variable holding the certificate's password")
     p.add_argument("--no-pdfa", action="store_true", help="do not declare PDF/A-2B")
@@ -72,24 +73,30 @@ def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.A
     new.add_argument("--examiner", required=True)
     new.add_argument("--title", default="")
     new.add_argument("--id", dest="case_id", default=None, help="case id (default: the file name)")
+    from trufor_desk.cli.case_signing import add_case_sign_arguments
+
+    add_case_sign_arguments(new)
     add = acts.add_parser("add", help="add images to a case and analyse them")
     add.add_argument("case", metavar="CASE.tfcase")
     add.add_argument("images", nargs="+", metavar="IMAGE")
     add_engine_arguments(add)
     add.add_argument("--no-analyze", action="store_true", help="register the evidence only")
     add.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
+    add_case_sign_arguments(add)
     note = acts.add_parser("note", help="add a note")
     note.add_argument("case", metavar="CASE.tfcase")
     note.add_argument("text")
     note.add_argument("--evidence", default=None, metavar="ID", help="the evidence it is about (e.g. E1)")
     note.add_argument("--actor", default=None)
+    add_case_sign_arguments(note)
     show = acts.add_parser("show", help="print what a case holds and whether it verifies")
     show.add_argument("case", metavar="CASE.tfcase")
     show.add_argument("--json", action="store_true")
     from trufor_desk.cli.case_compare import add_compare_parser
 
     add_compare_parser(acts)
-    ver = acts.add_parser("verify", help="re-hash the evidence and check the audit log (exit 2 on problems)")
+    ver = acts.add_parser("verify", help="re-hash the evidence, check the audit log and the examiner's signature "
+                                         "(exit 2 on problems)")
     ver.add_argument("case", metavar="CASE.tfcase")
     return p
 
@@ -236,11 +243,16 @@ def _run_report(args) -> int:
                                 "never overwritten)")
             if case_file.resolve() == Path(args.out).resolve():
                 raise UserError("--case and --out name the same file")
+        signer = None
+        if case_file is not None and args.sign:
+            from trufor_desk.case import load_signing_key
+
+            signer = load_signing_key(args.sign, password)  # before the analysis: a wrong password costs nothing
         ev = open_evidence(src)
         result = _analyse(ev, args)
         case = implicit_case(ev, result, args.examiner)
         if case_file is not None:
-            case_file = save_case(case, case_file)
+            case_file = save_case(case, case_file, signer=signer)
         verify_case(case, case_file)  # the file was just read: its status is printed as verified
     out = write_report(case, args.out, pdfa=not args.no_pdfa, sign_p12=args.sign, sign_password=password,
                        case_file=case_file)
@@ -248,7 +260,8 @@ def _run_report(args) -> int:
     _say(f"{out}: report for case {case.case_id} ({len(case.evidence)} evidence, {len(case.analyses)} analyses"
          f"{', signed' if args.sign else ''}), sha256 {digest}")
     if case_file is not None and not is_case_file(src):
-        _say(f"{case_file}: case saved (open it with `trufor-desk gui` or `trufor-desk case show`)")
+        _say(f"{case_file}: case saved{' and signed' if args.sign else ''} (open it with `trufor-desk gui` or "
+             "`trufor-desk case show`)")
     for a in case.analyses:
         _say(f"{a.id} {a.engine}: {_verdict_line(case, a)}")
     return 0
@@ -280,8 +293,9 @@ def _open_for_change(path: str):
 
     case = load_case(path)
     v = case.verification
-    if not v.chain_ok or v.content_problems:
-        raise UserError(f"{path}: the case fails its integrity checks ({(v.chain_problems + v.content_problems)[0]}); "
+    if not v.chain_ok or v.content_problems or not v.signature_ok:
+        first = (v.chain_problems + v.content_problems + [v.signature_line()])[0]
+        raise UserError(f"{path}: the case fails its integrity checks ({first}); "
                         "refusing to change it (run `trufor-desk case verify`)")
     for s in v.evidence:
         if s.status != "ok":
@@ -290,21 +304,25 @@ def _open_for_change(path: str):
 
 
 def _case_new(args) -> int:
-    from trufor_desk.case import Case, save_case
+    from trufor_desk.case import Case
+    from trufor_desk.cli.case_signing import case_signer, save
 
     path = Path(args.case)
     if path.exists():
         raise UserError(f"{args.case}: already exists; choose another name")
+    signer = case_signer(args)
     case = Case(args.case_id or path.stem, args.examiner, args.title)
-    save_case(case, path)
-    _say(f"{path}: created case {case.case_id} (examiner {case.examiner})")
+    save(case, path, signer)
+    _say(f"{path}: created case {case.case_id} (examiner {case.examiner})"
+         + (f", signed by {signer.subject}" if signer else ""))
     return 0
 
 
 def _case_add(args) -> int:
-    from trufor_desk.case import save_case
+    from trufor_desk.cli.case_signing import case_signer, save
     from trufor_desk.evidence import open_evidence
 
+    signer = case_signer(args)
     case = _open_for_change(args.case)
     failures = 0
     for img in args.images:
@@ -325,17 +343,18 @@ def _case_add(args) -> int:
             failures += 1
             if isinstance(exc, WeightsError):
                 break
-        save_case(case, args.case)  # after each image: a later failure loses nothing
+        save(case, args.case, signer)  # after each image: a later failure loses nothing
     return 1 if failures else 0
 
 
 def _case_note(args) -> int:
-    from trufor_desk.case import save_case
+    from trufor_desk.cli.case_signing import case_signer, save
 
+    signer = case_signer(args)
     case = _open_for_change(args.case)
     note = case.add_note(args.text, evidence_id=args.evidence, author=args.actor)
-    save_case(case, args.case)
-    _say(f"{args.case}: note {note.id} added")
+    save(case, args.case, signer)
+    _say(f"{args.case}: note {note.id} added" + (f", signed by {signer.subject}" if signer else ""))
     return 0
 
 
@@ -355,7 +374,7 @@ def _case_show(args) -> int:
                                 "registered": r.registered, "numbers": r.numbers, "summary": r.summary()}
                                for r in case.comparisons],
                "notes": len(case.notes), "annotations": len(case.annotations), "audit_entries": len(case.audit),
-               "audit_head": case.head_hash, "ok": v.ok, "problems": [ln for ln in v.lines()
+               "audit_head": case.head_hash, "signature": v.signature.to_dict(), "ok": v.ok, "problems": [ln for ln in v.lines()
                                                                       if " ok: " not in ln and "intact" not in ln]}
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
@@ -371,6 +390,7 @@ def _case_show(args) -> int:
         _say(f"  {r.id} {r.source_line(0)} vs {r.source_line(1)} ({r.mode}): {r.summary()}")
     _say(f"  notes {len(case.notes)}, annotations {len(case.annotations)}, audit entries {len(case.audit)}")
     _say(f"  audit head {case.head_hash}")
+    _say(f"  {v.signature_line()}")
     _say(f"  integrity: {'ok' if v.ok else 'PROBLEMS (run `trufor-desk case verify`)'}")
     return 0
 
@@ -381,6 +401,8 @@ def _case_verify(args) -> int:
     case = load_case(args.case)
     for line in case.verification.lines():
         _say(line)
+    if case.verification.signature_ok:  # a broken signature is already among the lines
+        _say(case.verification.signature_line())
     _say("verified: all checks passed" if case.verification.ok else "NOT VERIFIED: see the lines above")
     return 0 if case.verification.ok else 2
 

@@ -4,6 +4,10 @@ The window's documents are the working state; the :class:`~trufor_desk.case.Case
 record.  Before saving or reporting, :meth:`CaseController.sync` adds to the case every
 opened image and every analysis it does not hold yet (each addition is an audit entry)
 and records threshold changes, so the saved case is exactly what the examiner saw.
+
+With a signing certificate chosen (File ▸ Sign saved cases…, kept in the settings as a path
+only) every save asks for its password and signs the case; opening a case says who signed
+it and when, or that it is unsigned, or in words what changed after it was signed.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit
 
 from trufor_desk.errors import UserError
 
@@ -24,6 +28,7 @@ class CaseController:
         self.win = win
         self.case = None
         self.path: Path | None = None
+        self.signature_text = ""                # what the opened case's signature says
         self._recorded: dict[int, str] = {}     # id(AnalysisResult) -> analysis id in the case
 
     # -- asking (replaceable in tests) ---------------------------------------------------
@@ -33,6 +38,11 @@ class CaseController:
         else:
             text, ok = QInputDialog.getText(self.win, title, label, text=default)
         return text.strip() if ok and text.strip() else None
+
+    def ask_password(self, title: str, label: str) -> str | None:
+        """A password typed into a masked field; None when cancelled.  Never stored."""
+        text, ok = QInputDialog.getText(self.win, title, label, QLineEdit.Password)
+        return text if ok else None
 
     def ask_path(self, save: bool, title: str, name: str, filt: str) -> str | None:
         """A file chosen in the last folder (``name`` is the suggested file name, or "")."""
@@ -147,6 +157,39 @@ class CaseController:
         self.win.stage.setText(f"Comparison {rec.id} added to the case")
         return rec
 
+    # -- signing -------------------------------------------------------------------------
+    def set_signing(self, on: bool, path: str | None = None) -> bool:
+        """Turn signing of saved cases on (choosing the PKCS#12 file) or off; returns whether it is on."""
+        s = self.win.settings
+        if on:
+            path = path or self.ask_path(False, "Certificate that signs saved cases", "",
+                                         "PKCS#12 certificate (*.p12 *.pfx);;All files (*)")
+            if not path:
+                on = False
+        st.set_signing_certificate(s, path if on else None)
+        self.win.show_signing_state()
+        return on
+
+    def signing_key(self, what: str = "case", not_done: str = "The case was not saved"):
+        """The examiner's key, its password asked now: None when no certificate is chosen; False when
+        reading it failed (a dialog says why) or the password was cancelled."""
+        from trufor_desk.case import load_signing_key
+
+        p12 = st.signing_certificate(self.win.settings)
+        if p12 is None:
+            return None
+        password = self.ask_password(f"Sign the {what}", f"Password of the certificate {Path(p12).name}\n"
+                                     f"(it signs the {what}; it is not stored):")
+        if password is None:
+            self.win.stage.setText(f"{not_done}: signing was cancelled")
+            return False
+        try:
+            return load_signing_key(p12, password)
+        except UserError as exc:
+            self.win.show_error(f"Cannot sign the {what}", f"{not_done}: {exc}\n\n"
+                                "Check the password, or choose another certificate in File ▸ Sign saved cases.")
+            return False
+
     # -- files ---------------------------------------------------------------------------
     def save(self, path: str | None = None) -> bool:
         from trufor_desk.case import save_case
@@ -158,13 +201,24 @@ class CaseController:
                                               "TruFor Desk case (*.tfcase)")
             if not path:
                 return False
+        signer = self.signing_key()
+        if signer is False:
+            return False
+        v = self.case.verification
+        was = v.signature if v is not None and v.signature.state == "valid" else None
         try:
-            save_case(self.case, path)
+            save_case(self.case, path, signer=signer)
         except UserError as exc:
             self.win.show_error("Cannot save the case", str(exc))
             return False
         self.path = Path(path)
-        self.win.stage.setText(f"Case saved: {self.path.name}")
+        if signer is not None:
+            self.win.stage.setText(f"Case saved and signed by {signer.subject}: {self.path.name}")
+        elif was is not None:
+            self.win.stage.setText(f"Case saved unsigned: {self.path.name} (it was signed by {was.subject}; "
+                                   "choose File ▸ Sign saved cases to sign it again)")
+        else:
+            self.win.stage.setText(f"Case saved: {self.path.name}")
         return True
 
     def open(self, path: str | None = None) -> bool:
@@ -184,6 +238,8 @@ class CaseController:
         self.case, self.path, self._recorded = case, Path(path), {}
         v = case.verification
         problems = [s.line() for s in v.evidence if s.status != "ok"] + v.chain_problems + v.content_problems
+        if not v.signature_ok:
+            problems.append(v.signature_line())
         for ref in case.evidence:
             status = v.status_of(ref.id) if v else "ok"
             found = next((s.found_at for s in v.evidence if s.evidence_id == ref.id), None) if v else None
@@ -199,12 +255,15 @@ class CaseController:
                 doc.add_analysis(rec.result, rec.rect)
                 self._recorded[id(rec.result)] = rec.id
             self.win.rebuild_layers()  # annotation boxes were drawn by show_document
+        self.signature_text = v.signature_line()
         if problems:
+            changed = " The case was changed after it was signed." if v.signature.tampered else ""
             self.win.show_error("Case opened with problems",
-                                f"{len(problems)} problem(s) found while verifying {Path(path).name}.\n\n"
+                                f"{len(problems)} problem(s) found while verifying {Path(path).name}.{changed}\n\n"
                                 + "\n".join(problems))
         else:
-            self.win.stage.setText(f"Case {case.case_id} opened: evidence and audit log verified")
+            self.win.stage.setText(f"Case {case.case_id} opened: evidence and audit log verified; "
+                                   f"{self.signature_text}")
         return True
 
     def export_report(self, path: str | None = None) -> bool:

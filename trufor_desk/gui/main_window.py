@@ -281,7 +281,11 @@ class MainWindow(WindowMenus, QMainWindow):
             self.export_view(path)
 
     def export_view(self, path) -> bool:
-        """Save what the viewer shows now (zoom, overlays) as a PNG."""
+        """Save what the viewer shows now (zoom, overlays) as a PNG (signed C2PA when chosen)."""
+        from . import view_credentials
+
+        if self.doc is not None and view_credentials.enabled(self.settings):
+            return view_credentials.export_with_credentials(self, path)
         ok = self.viewer.view.grab().save(str(path), "PNG")
         if not ok:
             self.show_error("Export failed", f"Could not write {path}")

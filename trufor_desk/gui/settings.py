@@ -1,5 +1,5 @@
 """Persisted preferences (QSettings): last folder, engine, device, thresholds, theme,
-recent files.  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platform store
+recent files, the certificate that signs saved cases (its path only, never a password).  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platform store
 (portable installs, tests)."""
 
 from __future__ import annotations
@@ -48,3 +48,15 @@ def push_recent(s: QSettings, path: str) -> list[str]:
     items = items[:MAX_RECENT]
     s.setValue("recent", items)
     return items
+
+
+def signing_certificate(s: QSettings) -> str | None:
+    """The PKCS#12 file that signs saved cases, or None when saved cases are not signed.
+
+    Only the path is kept; the password is asked for each time a case is signed and never stored."""
+    v = s.value("case_signing_p12", "")
+    return v if isinstance(v, str) and v else None
+
+
+def set_signing_certificate(s: QSettings, path: str | None) -> None:
+    s.setValue("case_signing_p12", path or "")

@@ -16,6 +16,7 @@ from trufor_desk import __version__
 from trufor_desk.engines import registry
 
 from . import settings as st
+from . import view_credentials
 from .theme import apply_theme
 
 
@@ -40,6 +41,15 @@ class WindowMenus:
                                           "Save images, analyses, notes and the audit log as a .tfcase file")
         self.act_open_case = self._action("Open case…", lambda: self.cases.open(), "Ctrl+Shift+O",
                                           "Open a .tfcase: evidence hashes and the audit log are re-verified")
+        self.act_sign_cases = self._action("Sign saved cases…", lambda on: self.cases.set_signing(on),
+                                           tip="Sign every saved case with your PKCS#12 certificate (the "
+                                               "password is asked at each save, never stored)")
+        self.act_sign_cases.setCheckable(True)
+        self.act_view_credentials = self._action(
+            "Content Credentials on exported views", lambda on: view_credentials.set_enabled(self, on),
+            tip="Export view as PNG adds a C2PA manifest (opened from the evidence, edited by TruFor Desk), "
+                "signed with your certificate")
+        self.act_view_credentials.setCheckable(True)
         self.act_report = self._action("Export report…", lambda: self.cases.export_report(), "Ctrl+P",
                                        "Write the PDF case report (hashes, methods, parameters, results)")
         self.act_triage = self._action("Open batch results…", self.open_triage_dialog, "Ctrl+B",
@@ -76,8 +86,9 @@ class WindowMenus:
         m.addAction(self.act_open)
         self.recent_menu = m.addMenu("Open &Recent")
         m.addAction(self.act_export)
+        m.addAction(self.act_view_credentials)
         m.addSeparator()
-        for a in (self.act_open_case, self.act_save_case, self.act_report, self.act_triage):
+        for a in (self.act_open_case, self.act_save_case, self.act_sign_cases, self.act_report, self.act_triage):
             m.addAction(a)
         m.addSeparator()
         m.addAction(self.act_install)
@@ -137,6 +148,18 @@ class WindowMenus:
             a.triggered.connect(lambda _=False, p=p: self.open_path(p))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
+    def show_signing_state(self) -> None:
+        """The Sign saved cases action reflects the setting: checked, with the certificate in its tip."""
+        p12 = st.signing_certificate(self.settings)
+        self.act_sign_cases.blockSignals(True)
+        self.act_sign_cases.setChecked(p12 is not None)
+        self.act_sign_cases.blockSignals(False)
+        tip = (f"Saved cases are signed with {p12} (password asked at each save); click to stop signing"
+               if p12 else "Sign every saved case with your PKCS#12 certificate (the password is asked at "
+                           "each save, never stored)")
+        self.act_sign_cases.setToolTip(tip)
+        self.act_sign_cases.setStatusTip(tip)
+
     def toggle_theme(self) -> None:
         apply_theme(QApplication.instance(), self.act_dark.isChecked())
 
@@ -167,6 +190,8 @@ class WindowMenus:
         if geo is not None:
             self.restoreGeometry(geo)
         self._rebuild_recent()
+        self.show_signing_state()
+        self.act_view_credentials.setChecked(view_credentials.enabled(s))
 
     def save_settings(self) -> None:
         s = self.settings
