@@ -63,7 +63,7 @@ def machine_limits() -> dict[str, float]:
     with torch.no_grad():
         for name, dt in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
             a = torch.randn(2048, 2048).to(dt)
-            out[f"matmul_{name}"] = rate(lambda: a @ a, 2 * 2048 ** 3)
+            out[f"matmul_{name}"] = rate(lambda a=a: a @ a, 2 * 2048 ** 3)
         x = torch.randn(1, 64, 384, 384)
         w = torch.randn(64, 64, 3, 3)
         flop = 2 * 384 * 384 * 64 * 64 * 9

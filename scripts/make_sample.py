@@ -66,7 +66,8 @@ def _photos() -> tuple[np.ndarray, np.ndarray]:
     try:
         from skimage import data
     except ImportError:
-        raise SystemExit("scikit-image is needed to regenerate the sample: python3 -m pip install scikit-image")
+        raise SystemExit("scikit-image is needed to regenerate the sample: "
+                         "python3 -m pip install scikit-image") from None
     return data.coffee(), data.chelsea()
 
 

@@ -14,8 +14,9 @@ import importlib.metadata
 import json
 import platform
 import sys
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -53,7 +54,7 @@ class Checkpoint:
         f = min(max(fraction, 0.0), 1.0)
         self._progress(self._start + self._span * f, message)
 
-    def sub(self, start: float, end: float) -> "Checkpoint":
+    def sub(self, start: float, end: float) -> Checkpoint:
         """A checkpoint mapping [0, 1] onto [start, end] of this one."""
         return Checkpoint(self._progress, self._cancel,
                           self._start + self._span * start, self._span * (end - start))
@@ -104,7 +105,7 @@ _LIBRARIES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _installed_version(distributions: tuple[str, ...]) -> str:
     for dist in distributions:
         try:
@@ -140,7 +141,7 @@ def _decoder(evidence: Any, pillow_version: str) -> str:
     return f"Pillow {pillow_version}" if fmt else ""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def cpu_name() -> str:
     """The processor model ("Intel(R) Xeon(R) ..."), else the architecture: floating-point
     reductions can differ between processors, so a result says which one computed it."""
@@ -337,7 +338,7 @@ class AnalysisResult:
         return out
 
     @classmethod
-    def from_npz_dict(cls, arrays: Mapping[str, np.ndarray]) -> "AnalysisResult":
+    def from_npz_dict(cls, arrays: Mapping[str, np.ndarray]) -> AnalysisResult:
         """Inverse of :meth:`to_npz_dict`: the one reader of stored results (batch folders,
         case files, ``analyze --out``), for arrays loaded with ``allow_pickle=False``.
 

@@ -12,11 +12,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.engines.classical.synth_jpeg_splices import (evidence_from_bytes, jpeg_bytes, jpeg_set, make_splice,
-                                                         natural_content, pristine_set)
+from tests.engines.classical.synth_jpeg_splices import (
+    evidence_from_bytes,
+    jpeg_bytes,
+    jpeg_set,
+    make_splice,
+    natural_content,
+    pristine_set,
+)
+from trufor_desk.engines.classical._jpeg_common import jpeg_tables, luminance
 from trufor_desk.engines.classical.adq import AdqEngine, adq_analysis, dq_presence
 from trufor_desk.engines.classical.dq_model import fit_frequency
-from trufor_desk.engines.classical._jpeg_common import jpeg_tables, luminance
 from trufor_desk.errors import Cancelled
 from trufor_desk.evaluation.metrics import localization_f1
 
@@ -49,8 +55,9 @@ def test_primary_step_is_estimated():
     """Host at q60 then q90: the estimated primary step of the (0, 1) frequency is the
     IJG q60 table's, 9 (standard 11 scaled by 80 %: floor((11 * 80 + 50) / 100))."""
     case = make_splice(256, 320, 41, 60, None, 90)
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     rgb = np.asarray(Image.open(io.BytesIO(case.data)).convert("RGB"))
     q = jpeg_tables(case.data)["luma_q"]
@@ -82,6 +89,7 @@ def test_presence_is_monotone_and_centred():
 
 def test_png_is_not_applicable(tmp_path):
     from PIL import Image
+
     from trufor_desk.evidence import open_evidence
 
     path = tmp_path / "x.png"

@@ -21,8 +21,15 @@ import pytest
 from PIL import Image
 
 from tests.conftest import natural_image
-from tests.engines.classical.synth_jpeg_splices import (JPEG_CASES, evidence_from_bytes, jpeg_bytes, jpeg_set,
-                                                         make_splice, natural_content, pristine_set)
+from tests.engines.classical.synth_jpeg_splices import (
+    JPEG_CASES,
+    evidence_from_bytes,
+    jpeg_bytes,
+    jpeg_set,
+    make_splice,
+    natural_content,
+    pristine_set,
+)
 from trufor_desk import __version__
 from trufor_desk.engines.classical.jpeg import NOT_JPEG_NOTE, JpegEngine, zero_votes
 from trufor_desk.engines.registry import create_engine

@@ -16,8 +16,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.engines.classical.synth_jpeg_splices import (blob_mask, decode, evidence_from_bytes, jpeg_bytes,
-                                                         jpeg_roundtrip, natural_content)
+from tests.engines.classical.synth_jpeg_splices import (
+    blob_mask,
+    decode,
+    evidence_from_bytes,
+    jpeg_bytes,
+    jpeg_roundtrip,
+    natural_content,
+)
 from trufor_desk.engines.classical import adq, jpeg_history
 from trufor_desk.engines.classical.fusion import FusionEngine
 from trufor_desk.evaluation.metrics import localization_f1

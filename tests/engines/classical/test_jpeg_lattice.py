@@ -16,8 +16,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.engines.classical.synth_jpeg_splices import (PRISTINE_CASES, decode, evidence_from_bytes, jpeg_set,
-                                                         natural_content, pristine_jpeg)
+from tests.engines.classical.synth_jpeg_splices import (
+    PRISTINE_CASES,
+    decode,
+    evidence_from_bytes,
+    jpeg_set,
+    natural_content,
+    pristine_jpeg,
+)
 from trufor_desk.engines.classical._jpeg_common import jpeg_tables, luminance
 from trufor_desk.engines.classical.adq import AdqEngine
 from trufor_desk.engines.classical.jpeg_lattice import find_lattice, fit_step

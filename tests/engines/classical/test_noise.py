@@ -16,8 +16,13 @@ import numpy as np
 import pytest
 
 from tests.engines.classical import synth_noise_splices as synth
-from tests.engines.classical._engine_checks import (check_progress_and_cancel, check_result, evidence,
-                                                    f1_table, pristine_fp)
+from tests.engines.classical._engine_checks import (
+    check_progress_and_cancel,
+    check_result,
+    evidence,
+    f1_table,
+    pristine_fp,
+)
 from trufor_desk.engines.classical.noise import NoiseLevelEngine, dct_basis
 
 

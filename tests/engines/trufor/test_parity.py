@@ -9,7 +9,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 
 from tests.conftest import KIT, kit_available, synthetic_checkpoint
 from trufor_desk.engines.trufor.engine import TruForEngine, logits_to_outputs

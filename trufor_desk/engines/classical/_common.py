@@ -180,7 +180,7 @@ def em_gauss_uniform(y: np.ndarray, fit: np.ndarray, iterations: int = 40, prior
 
     it = 0
     prev = -np.inf
-    for it in range(1, iterations + 1):
+    for it in range(1, iterations + 1):  # noqa: B007 - the count is read after the loop
         lg, _ = log_gauss(yf, mu, cov)
         a = np.log(pi_o) + log_u
         b = np.log(1 - pi_o) + lg

@@ -40,13 +40,20 @@ frequencies carry a non-zero value in the block (flat blocks carry almost none).
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from trufor_desk.engines.classical._jpeg_common import block_dct
-from trufor_desk.engines.classical.dq_model import (ZIGZAG, block_llr, coefficient_noise, fit_frequency,
-                                                    max_primary_step, stored_integers)
+from trufor_desk.engines.classical.dq_model import (
+    ZIGZAG,
+    block_llr,
+    coefficient_noise,
+    fit_frequency,
+    max_primary_step,
+    stored_integers,
+)
 
 StepFn = Callable[[float, str], None]
 
@@ -152,7 +159,7 @@ def block_reliability(evidence: np.ndarray) -> np.ndarray:
 
 def jpeg_luma_table(evidence: Any) -> tuple[np.ndarray | None, str]:
     """The file's luminance quantisation table, or (None, why the analysis does not apply)."""
-    from trufor_desk.engines.classical._jpeg_common import jpeg_tables, is_jpeg
+    from trufor_desk.engines.classical._jpeg_common import is_jpeg, jpeg_tables
     from trufor_desk.engines.classical.jpeg import NOT_JPEG_NOTE
 
     if not is_jpeg(evidence):

@@ -76,9 +76,18 @@ import numpy as np
 
 from trufor_desk import __version__
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
-from trufor_desk.engines.classical.copymove_dense import (COMPUTE, DENSE_DEFAULTS, detail_energy, fill_holes, is_translation,
-                                                          local_ncc, once_compressed_map, pasted_side,
-                                                          translation_candidates, translation_regions)
+from trufor_desk.engines.classical.copymove_dense import (
+    COMPUTE,
+    DENSE_DEFAULTS,
+    detail_energy,
+    fill_holes,
+    is_translation,
+    local_ncc,
+    once_compressed_map,
+    pasted_side,
+    translation_candidates,
+    translation_regions,
+)
 
 ENGINE_NAME = "copymove"
 ALGORITHM_VERSION = "1"

@@ -70,7 +70,8 @@ def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.Analys
         return ""
     parts = []
     if hist.applicable and hist.once is not None and (flagged & (hist.once > 0.25)).mean() >= 0.5 * flagged.mean():
-        layer = "an earlier save" if any(lay.depth > 1 and lay.presence >= 0.5 for lay in hist.layers) else "the last save"
+        earlier = any(lay.depth > 1 and lay.presence >= 0.5 for lay in hist.layers)
+        layer = "an earlier save" if earlier else "the last save"
         parts.append(f"blocks compressed fewer times than the rest of the image (double quantisation, {layer})")
     if cm is not None and (flagged & (cm.localization > 0.5)).any():
         parts.append("a region cloned within the image (copy-move)")
@@ -83,7 +84,10 @@ class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
-    version = "1.3.0"  # 1.3: a block is compared with the majority at its own amount of evidence (jpeg_history.expected_llr); 1.2: compression history layer by layer, relative once-compressed map, score with the marked share, pooled calibration
+    # 1.3: a block is compared with the majority at its own amount of evidence (jpeg_history.expected_llr);
+    # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share,
+    # pooled calibration
+    version = "1.3.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
@@ -138,7 +142,8 @@ class FusionEngine:
         total = sum(sums.values())
         shares = {k: (v / total if total > 0 else 0.0) for k, v in sums.items()}
         weights = {"adq": presence, "splicebuster": w_noise, "copymove": w_cm}
-        cm_raw = float(json.loads(cm.provenance["engine_details_json"] or "{}")["raw_score"]) if cm is not None else None
+        cm_raw = (float(json.loads(cm.provenance["engine_details_json"] or "{}")["raw_score"])
+                  if cm is not None else None)
 
         score, cal = None, None
         feats: dict[str, float] = {}

@@ -46,8 +46,17 @@ import numpy as np
 from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
 
 from . import dq_model
-from ._jpeg_common import (DCT8, base_provenance, block_dct, blocks_to_pixels, estimate_quality, grid_offset,
-                           is_jpeg, jpeg_tables, luminance)
+from ._jpeg_common import (
+    DCT8,
+    base_provenance,
+    block_dct,
+    blocks_to_pixels,
+    estimate_quality,
+    grid_offset,
+    is_jpeg,
+    jpeg_tables,
+    luminance,
+)
 
 NOT_JPEG_NOTE = "not a JPEG file: the JPEG grid/double-quantisation analysis does not apply"
 
@@ -373,7 +382,8 @@ class JpegEngine:
                     dq_primary_steps=" ".join(f"{f['u']}{f['v']}:{f['q1']}/{int(f['q2'])}" for f in dq["freqs"]),
                     dq_noise_sigma=round(float(dq.get("sigma", 0.0)), 3),
                     zero_main_grid="" if main is None else f"{main[0]},{main[1]}",
-                    zero_main_log10_nfa=round(float(z["main_log10_nfa"]), 2))
+                    zero_main_log10_nfa=round(float(z["main_log10_nfa"]), 2),
+                    heuristic_statistic=round(score, 4))
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=loc,
                               score=None, extras={}, params=all_params, provenance=prov, notes=notes,
                               timings={"zero_s": round(t_zero, 3), "dq_s": round(t_dq, 3),

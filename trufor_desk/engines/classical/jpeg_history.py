@@ -35,8 +35,9 @@ passed on; a double-compression history alone is not evidence of manipulation.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

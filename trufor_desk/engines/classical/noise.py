@@ -61,8 +61,8 @@ class NoiseLevelEngine:
         "z_centre": 4.0,      # |robust z| of log(sigma) where the map crosses 0.5
         "z_width": 0.6,
         "min_log_scale": 0.08,  # floor of the robust scale of log(sigma) (about 8 %)
-        "sigma_floor": 0.25,
-        "min_fraction": 0.5,  # sigma >= this x the smallest channel std (coloured noise breaks the model)  # grey levels added to sigma before the log (flat, clean areas)
+        "sigma_floor": 0.25,  # grey levels added to sigma before the log (flat, clean areas)
+        "min_fraction": 0.5,  # sigma >= this x the smallest channel std (coloured noise breaks the model)
     }
 
     def __init__(self, window: int | str | None = None, stride: int | str | None = None,
@@ -97,7 +97,7 @@ class NoiseLevelEngine:
         npix = C.window_sums(C.block_sum(np.ones((h, w), np.float32), cell), idx)
         bands = dct_basis(p["dct_size"])
         nb = len(bands)
-        sa = np.zeros((hc, wc)); sb = np.zeros((hc, wc)); sc = np.zeros((hc, wc)); sd = np.zeros((hc, wc))
+        sa, sb, sc, sd = (np.zeros((hc, wc)) for _ in range(4))
         vmin = np.full((hc, wc), np.inf)
         for i, ker in enumerate(bands):
             c = cv2.filter2D(g, cv2.CV_32F, ker, borderType=cv2.BORDER_REFLECT)
@@ -108,11 +108,14 @@ class NoiseLevelEngine:
             kurt = np.maximum(m4 / (m2 * m2) - 3.0, 0.0)
             rk = np.sqrt(kurt)
             inv = 1.0 / m2
-            sa += rk; sb += inv; sc += inv * inv; sd += rk * inv
+            sa += rk
+            sb += inv
+            sc += inv * inv
+            sd += rk * inv
             vmin = np.minimum(vmin, m2)
             if i % 4 == 3:
                 ck.step(0.05 + 0.75 * (i + 1) / nb, "noise: band-pass moments")
-        sa /= nb; sb /= nb; sc /= nb; sd /= nb
+        sa, sb, sc, sd = sa / nb, sb / nb, sc / nb, sd / nb
         den = sc - sb * sb
         sqrt_k = np.where(den > 1e-12 * sc, (sa * sc - sb * sd) / np.where(den > 0, den, 1.0), 0.0)
         ok = sqrt_k > 1e-3

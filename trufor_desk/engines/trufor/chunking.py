@@ -15,7 +15,7 @@ channels-last NCHW view for convolutions.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 import torch.nn.functional as F

@@ -15,11 +15,11 @@ All forward methods work on one image as an (H, W, C) map; see ``chunking``.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .chunking import bands, depthwise3x3, hwc, map_bands_with_halo, nchw
 

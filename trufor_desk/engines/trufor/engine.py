@@ -164,8 +164,9 @@ class TruForEngine:
             weights_sha256=model.weights_sha256, weights_path=model.weights_path,
             weights_verified=model.weights_sha256 == weights_mod.OFFICIAL_CKPT_SHA256)
         return AnalysisResult(engine=self.name, engine_version=self.version, localization=res["map"],
-                              reliability=res["conf"], score=float(res["score"]), extras={"np++": res["npp"]}, params=all_params,
-                              provenance=prov, timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3), **stage_s},
+                              reliability=res["conf"], score=float(res["score"]), extras={"np++": res["npp"]},
+                              params=all_params, provenance=prov,
+                              timings={"load_s": round(t_load, 3), "inference_s": round(t_run, 3), **stage_s},
                               score_calibration=TRUFOR_CALIBRATION)
 
 

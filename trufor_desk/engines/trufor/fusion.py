@@ -18,11 +18,11 @@ band by band, then the outputs are computed band by band.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .chunking import bands, depthwise3x3, map_bands_with_halo
 

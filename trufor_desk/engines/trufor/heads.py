@@ -21,11 +21,11 @@ Detection (kit README 4.7): weighted statistics pooling of the confidence logit
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .chunking import BilinearPlan, bands
 

@@ -13,13 +13,13 @@ ImageNet-normalised values, Noiseprint++ the un-normalised ones.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 from .chunking import DEFAULT_BAND_TOKENS, nchw
 from .encoder import EMBED_DIMS, HEADS, EncoderBranch, make_branch_modules, make_stage_modules
@@ -196,7 +196,7 @@ class TruForNet(nn.Module):
         starts = base + span * np.concatenate([[0.0], np.cumsum(weights)[:-1]])
         for i in range(4):
             msg = f"Encoder stage {i + 1}/4"
-            tick = lambda: report(float(starts[i]), msg)  # noqa: E731 - cheap per-band hook
+            tick = lambda at=float(starts[i]), msg=msg: report(at, msg)  # noqa: E731 - cheap per-band hook
             tick()
             a = rgb.stage(i, a_in, opts.band_tokens, tick, taps, "int_rgb")
             b = ext.stage(i, b_in, opts.band_tokens, tick, taps, "int_x")
@@ -211,7 +211,7 @@ class TruForNet(nn.Module):
                 taps[f"int_stage{i + 1}_x_rect"] = b.permute(2, 0, 1)
                 taps[f"int_stage{i + 1}_fused"] = f.permute(2, 0, 1)
             fused.append(f)
-            a_in, b_in = nchw(a), nchw(b)
+            a_in, b_in = nchw(a), nchw(b)  # noqa: F841 - the next stage's input
         return fused
 
 

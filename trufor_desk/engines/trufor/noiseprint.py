@@ -43,11 +43,11 @@ also the most exact one here, and bfloat16 becomes usable (npp error about 2e-2 
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
-from torch import nn
 import torch.nn.functional as F
+from torch import nn
 
 N_MID_LAYERS = 15
 RECEPTIVE_RADIUS = 17  # one pixel per 3x3 convolution, 17 convolutions

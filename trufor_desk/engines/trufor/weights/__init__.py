@@ -32,9 +32,23 @@ One module per step, each importing only the ones above it (this file re-exports
 from .download import ProgressCallback, download_weights
 from .install import install_weights
 from .load import load_checkpoint
-from .resolve import (CHECKPOINT_NAME, DATA_DIR_ENV_VAR, ENV_VAR, OFFICIAL_CKPT_SHA256, OFFICIAL_URL, OFFICIAL_ZIP_MD5,
-                      OFFICIAL_ZIP_SHA256, SIDECAR_NAME, STATE_NOT_INSTALLED, STATE_UNVERIFIED, STATE_VERIFIED,
-                      ZIP_MEMBER, installed_dir, installed_path, resolve_weights)
+from .resolve import (
+    CHECKPOINT_NAME,
+    DATA_DIR_ENV_VAR,
+    ENV_VAR,
+    OFFICIAL_CKPT_SHA256,
+    OFFICIAL_URL,
+    OFFICIAL_ZIP_MD5,
+    OFFICIAL_ZIP_SHA256,
+    SIDECAR_NAME,
+    STATE_NOT_INSTALLED,
+    STATE_UNVERIFIED,
+    STATE_VERIFIED,
+    ZIP_MEMBER,
+    installed_dir,
+    installed_path,
+    resolve_weights,
+)
 from .status import weights_status
 
 __all__ = [

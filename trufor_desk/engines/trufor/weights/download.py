@@ -8,14 +8,14 @@ import os
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from trufor_desk.errors import WeightsError
 
 from .install import _install, _temp_in, _unlink_quietly, _zip_problems
 from .resolve import OFFICIAL_CKPT_SHA256, OFFICIAL_URL, OFFICIAL_ZIP_MD5, OFFICIAL_ZIP_SHA256, _one_line, installed_dir
-
 
 ProgressCallback = Callable[[int, "int | None"], None]
 
@@ -59,7 +59,7 @@ def _fetch(url: str, target: Path, timeout: float, progress: ProgressCallback | 
             raise WeightsError(f"download failed: {host} did not answer within {timeout:g} s") from None
         text = getattr(reason, "strerror", None) or reason
         raise WeightsError(f"download failed: cannot reach {host} ({_one_line(text)})") from None
-    except (TimeoutError, socket.timeout):
+    except TimeoutError:
         raise WeightsError(f"download failed: connection to {host} timed out after {timeout:g} s") from None
     except (http.client.HTTPException, OSError) as exc:
         text = getattr(exc, "strerror", None) or exc

@@ -21,9 +21,16 @@ from trufor_desk.errors import WeightsError
 from trufor_desk.hashing import file_digests
 
 from .load import _load
-from .resolve import (CHECKPOINT_NAME, OFFICIAL_CKPT_SHA256, OFFICIAL_ZIP_MD5, OFFICIAL_ZIP_SHA256, SIDECAR_NAME,
-                      ZIP_MEMBER, _one_line, installed_dir)
-
+from .resolve import (
+    CHECKPOINT_NAME,
+    OFFICIAL_CKPT_SHA256,
+    OFFICIAL_ZIP_MD5,
+    OFFICIAL_ZIP_SHA256,
+    SIDECAR_NAME,
+    ZIP_MEMBER,
+    _one_line,
+    installed_dir,
+)
 
 _CHUNK = 1 << 20
 

@@ -174,7 +174,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-def _extract_state_dict(obj: Any, label: str) -> "OrderedDict[str, torch.Tensor]":
+def _extract_state_dict(obj: Any, label: str) -> OrderedDict[str, torch.Tensor]:
     """The tensor mapping inside a checkpoint: ``obj['state_dict']`` or ``obj`` itself.
 
     The training script stores ``state_dict`` beside ``epoch``, ``best_value`` and
@@ -219,7 +219,7 @@ def _extract_state_dict(obj: Any, label: str) -> "OrderedDict[str, torch.Tensor]
 
 
 def _check_layout(
-    state: Mapping[str, "torch.Tensor"], expected_shapes: Mapping[str, tuple[int, ...]], label: str
+    state: Mapping[str, torch.Tensor], expected_shapes: Mapping[str, tuple[int, ...]], label: str
 ) -> None:
     """One error listing missing keys, unexpected keys and wrong shapes together.
 
@@ -249,7 +249,7 @@ def _check_layout(
 
 def _load(
     path: Path, expected_shapes: Mapping[str, tuple[int, ...]] | None, label: str
-) -> "OrderedDict[str, torch.Tensor]":
+) -> OrderedDict[str, torch.Tensor]:
     if not path.exists():
         raise WeightsError(f"checkpoint not found: {label}")
     if not path.is_file():
@@ -266,7 +266,7 @@ def _load(
 
 def load_checkpoint(
     path: str | os.PathLike[str], expected_shapes: Mapping[str, tuple[int, ...]] | None = None
-) -> "OrderedDict[str, torch.Tensor]":
+) -> OrderedDict[str, torch.Tensor]:
     """Load a TruFor checkpoint safely and return its state_dict (CPU tensors).
 
     ``expected_shapes`` (key -> shape, e.g. from the model's own ``state_dict()``)

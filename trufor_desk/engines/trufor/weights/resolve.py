@@ -14,7 +14,6 @@ import platformdirs
 
 from trufor_desk.errors import WeightsError
 
-
 #: Where the authors publish the release (a zip holding ``weights/trufor.pth.tar``).
 OFFICIAL_URL = "https://www.grip.unina.it/download/prog/TruFor/TruFor_weights.zip"
 #: MD5 of ``TruFor_weights.zip`` as published by the authors.

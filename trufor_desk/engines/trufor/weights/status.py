@@ -11,8 +11,15 @@ from typing import Any
 from trufor_desk.errors import WeightsError
 from trufor_desk.hashing import sha256_file
 
-from .resolve import (OFFICIAL_CKPT_SHA256, SIDECAR_NAME, STATE_NOT_INSTALLED, STATE_UNVERIFIED, STATE_VERIFIED,
-                      installed_dir, resolve_weights)
+from .resolve import (
+    OFFICIAL_CKPT_SHA256,
+    SIDECAR_NAME,
+    STATE_NOT_INSTALLED,
+    STATE_UNVERIFIED,
+    STATE_VERIFIED,
+    installed_dir,
+    resolve_weights,
+)
 
 
 def _read_record(folder: Path, sha: str) -> dict[str, Any] | None:
