@@ -24,8 +24,9 @@ import pytest
 
 from tests.engines.classical.synth_copymove import make_copymove, make_pristine, make_small_clone, standard_set
 from trufor_desk.engines.classical.calibration import calibrated_score
-from trufor_desk.engines.classical.copymove import DEFAULTS, CopyMoveEngine, g2nn_accept, g2nn_pairs
+from trufor_desk.engines.classical.copymove import DEFAULTS, CopyMoveEngine
 from trufor_desk.engines.classical.copymove_dense import pasted_side, translation_candidates, translation_regions
+from trufor_desk.engines.classical.copymove_match import g2nn_accept, g2nn_pairs
 from trufor_desk.errors import Cancelled, UserError
 from trufor_desk.evaluation.metrics import localization_f1
 

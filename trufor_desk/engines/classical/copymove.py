@@ -80,13 +80,18 @@ from trufor_desk.engines.classical.copymove_dense import (
     COMPUTE,
     DENSE_DEFAULTS,
     detail_energy,
-    fill_holes,
     is_translation,
-    local_ncc,
     once_compressed_map,
     pasted_side,
     translation_candidates,
     translation_regions,
+)
+from trufor_desk.engines.classical.copymove_match import (  # noqa: E402
+    cluster_by_affine,
+    g2nn_pairs,
+    match_score,
+    sift_keypoints,
+    verify,
 )
 
 ENGINE_NAME = "copymove"
@@ -114,201 +119,6 @@ DEFAULTS: dict[str, Any] = {
     **DENSE_DEFAULTS,              # the dense shift search and the pasted-copy decision
 }
 
-
-
-def _sift(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(N x 2 keypoint positions in ``gray``'s pixels, N x 128 float32 descriptors)."""
-    import cv2
-
-    sift = cv2.SIFT_create(nfeatures=int(p["max_keypoints"]),
-                           contrastThreshold=float(p["contrast_threshold"]))
-    kps, desc = sift.detectAndCompute(gray, None)
-    if desc is None or len(kps) < 2:
-        return np.zeros((0, 2), np.float32), np.zeros((0, 128), np.float32)
-    pts = np.array([k.pt for k in kps], np.float32)
-    return pts, desc.astype(np.float32)
-
-
-def _knn(desc: np.ndarray, k: int, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices, distances) of the k nearest other descriptors of each descriptor, sorted.
-
-    Exact brute force up to ``exact_limit`` descriptors; above it FLANN randomised
-    kd-trees, the approximate best-bin-first search Amerini et al. used themselves (the
-    distinctive matches the g2NN test accepts are found reliably; all-pairs distances
-    would cost O(N^2) time).
-    """
-    import cv2
-
-    n = len(desc)
-    kq = min(k + 2, n)
-    if n <= exact_limit:
-        matcher = cv2.BFMatcher(cv2.NORM_L2)
-    else:
-        matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})
-    rows = matcher.knnMatch(desc, desc, k=kq)
-    idx = np.full((n, kq), -1, np.int64)
-    dist = np.full((n, kq), np.inf, np.float32)
-    for i, r in enumerate(rows):  # one Python step per keypoint, not per pixel
-        idx[i, :len(r)] = [m.trainIdx for m in r]
-        dist[i, :len(r)] = [m.distance for m in r]
-    # drop the query itself wherever it appears (ties with exact duplicates can put it
-    # second), keeping the order of the others
-    is_self = (idx == np.arange(n)[:, None]) | (idx < 0)
-    order = np.argsort(is_self, axis=1, kind="stable")
-    idx = np.take_along_axis(idx, order, 1)[:, :kq - 1]
-    dist = np.take_along_axis(dist, order, 1)[:, :kq - 1]
-    dist[np.take_along_axis(is_self, order, 1)[:, :kq - 1]] = np.inf
-    return idx, dist
-
-
-def g2nn_accept(dist: np.ndarray, ratio: float) -> np.ndarray:
-    """Boolean (N, k-1): neighbour i of each row passes the generalised 2NN test, i.e.
-    ``d_m < ratio * d_{m+1}`` for every m <= i (distances sorted ascending)."""
-    if dist.shape[1] < 2:
-        return np.zeros((dist.shape[0], 0), bool)
-    ok = (dist[:, :-1] < ratio * dist[:, 1:]) | (dist[:, 1:] <= 1e-6)
-    return np.cumprod(ok, axis=1).astype(bool)
-
-
-def g2nn_pairs(desc: np.ndarray, ratio: float = 0.5, k: int = 8, exact_limit: int = 3000) -> np.ndarray:
-    """Index pairs (i, j), i < j, accepted by the generalised 2NN test (M x 2 int64)."""
-    n = 0 if desc is None else len(desc)
-    if n < 3:
-        return np.zeros((0, 2), np.int64)
-    idx, dist = _knn(np.ascontiguousarray(desc, dtype=np.float32), int(k), int(exact_limit))
-    accepted = g2nn_accept(dist, ratio)
-    r, c = np.nonzero(accepted)
-    if r.size == 0:
-        return np.zeros((0, 2), np.int64)
-    pr = np.sort(np.stack([r, idx[r, c]], 1).astype(np.int64), axis=1)
-    return np.unique(pr, axis=0)
-
-
-def _is_degenerate(affine: np.ndarray, src: np.ndarray) -> bool:
-    lin = affine[:, :2]
-    sv = np.linalg.svd(lin, compute_uv=False)
-    if not np.all(np.isfinite(sv)) or sv[1] < 0.3 or sv[0] > 3.0 or sv[0] / max(sv[1], 1e-9) > 2.5:
-        return True
-    spread = np.linalg.svd(src - src.mean(0), compute_uv=False) / np.sqrt(len(src))
-    return bool(spread[-1] < 2.0)  # support (nearly) on a line: the affine is not determined
-
-
-def cluster_by_affine(p1: np.ndarray, p2: np.ndarray, p: dict[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Sequential RANSAC over the pairs in both directions.
-
-    Returns [(2x3 affine mapping source to destination, inlier source and destination
-    points as an (n, 2, 2) array)], best supported first.
-    """
-    import cv2
-
-    hyps: list[tuple[np.ndarray, np.ndarray]] = []
-    active = np.ones(len(p1), bool)
-    min_inl = int(p["min_inliers"])
-    for _ in range(int(p["max_hypotheses"]) * 2):
-        ids = np.nonzero(active)[0]
-        if len(ids) < min_inl:
-            break
-        src = np.concatenate([p1[ids], p2[ids]]).astype(np.float32)
-        dst = np.concatenate([p2[ids], p1[ids]]).astype(np.float32)
-        affine, inl = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC,
-                                           ransacReprojThreshold=float(p["ransac_threshold"]),
-                                           maxIters=3000, confidence=0.999, refineIters=10)
-        if affine is None or inl is None:
-            break
-        inl = inl.ravel().astype(bool)
-        # keep one direction only: pairs whose forward copy is an inlier go src->dst
-        fwd, bwd = inl[:len(ids)], inl[len(ids):]
-        use_fwd = fwd.sum() >= bwd.sum()
-        sel = fwd if use_fwd else bwd
-        both = fwd | bwd
-        active[ids[both]] = False
-        if sel.sum() < min_inl:
-            if both.sum() == 0:
-                break
-            continue
-        s = src[:len(ids)][sel] if use_fwd else src[len(ids):][sel]
-        t = dst[:len(ids)][sel] if use_fwd else dst[len(ids):][sel]
-        if _is_degenerate(affine, s):
-            continue
-        hyps.append((affine.astype(np.float64), np.stack([s, t], 1)))
-        if len(hyps) >= int(p["max_hypotheses"]):
-            break
-    return hyps
-
-
-def _moved_enough(affine: np.ndarray, h: int, w: int, min_distance: float) -> np.ndarray:
-    """Pixels x with |affine x - x| >= min_distance (near a rotation's fixed point, or
-    for tiny shifts, everything correlates with itself)."""
-    xs = np.arange(w, dtype=np.float32)
-    ys = np.arange(h, dtype=np.float32)[:, None]
-    dx = (affine[0, 0] - 1) * xs + (affine[0, 1] * ys + affine[0, 2])
-    dy = affine[1, 0] * xs + ((affine[1, 1] - 1) * ys + affine[1, 2])
-    return dx * dx + dy * dy >= np.float32(min_distance) ** 2
-
-
-def _side_region(gray: np.ndarray, affine_to: np.ndarray, seeds: np.ndarray,
-                 p: dict[str, Any]) -> np.ndarray:
-    """Pixels x where gray(x) matches gray at the point ``affine_to`` sends x to, in the
-    connected regions holding at least one of ``seeds`` (n x 2)."""
-    import cv2
-
-    h, w = gray.shape
-    # warped(x) = gray(affine_to x); outside the image: NaN
-    warped = cv2.warpAffine(gray, affine_to, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                            borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
-    inside = np.isfinite(warped)
-    np.copyto(warped, gray, where=~inside)
-    ncc, mad = local_ncc(gray, warped, float(p["window_sigma"]))
-    good = (ncc > float(p["ncc_threshold"])) & (mad < float(p["max_abs_diff"])) & inside
-    good &= _moved_enough(affine_to, h, w, float(p["min_distance"]))
-    good = good.astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
-    good = cv2.morphologyEx(good, cv2.MORPH_OPEN, kernel)
-    good = cv2.morphologyEx(good, cv2.MORPH_CLOSE, kernel)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(good, connectivity=8)
-    if n <= 1:
-        return np.zeros((h, w), bool)
-    # a seed may sit just outside its region (keypoints lie on edges): look 3 px around
-    off = np.arange(-3, 4)
-    sx = np.clip(np.round(seeds[:, 0]).astype(int)[:, None, None] + off[None, None, :], 0, w - 1)
-    sy = np.clip(np.round(seeds[:, 1]).astype(int)[:, None, None] + off[None, :, None], 0, h - 1)
-    hit = np.unique(labels[sy, sx])
-    hit = hit[(hit > 0) & (stats[hit, cv2.CC_STAT_AREA] >= int(p["min_region"]))]
-    if hit.size == 0:
-        return np.zeros((h, w), bool)
-    keep = np.zeros(n, bool)
-    keep[hit] = True
-    # copied regions are solid: fill holes (textureless patches inside the copy)
-    return fill_holes(keep[labels])
-
-
-def verify(gray: np.ndarray, affine: np.ndarray, inliers: np.ndarray,
-           p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
-    """(source region, destination region) of hypothesis ``x_dst = affine x_src``."""
-    import cv2
-
-    h, w = gray.shape
-    inv = cv2.invertAffineTransform(affine)
-    # source pixels x: gray(x) ~ gray(A x); destination pixels x: gray(x) ~ gray(A^-1 x)
-    src = _side_region(gray, affine, inliers[:, 0], p)
-    if not src.any():
-        return src, src
-    dst = _side_region(gray, inv, inliers[:, 1], p)
-    if not dst.any():
-        return dst, dst
-    # each side only where the other side maps onto it (allowing a little slack)
-    slack = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7))
-    src_to_dst = cv2.warpAffine(src.astype(np.uint8), affine, (w, h), flags=cv2.INTER_NEAREST)
-    dst_to_src = cv2.warpAffine(dst.astype(np.uint8), inv, (w, h), flags=cv2.INTER_NEAREST)
-    dst_ok = dst & (cv2.dilate(src_to_dst, slack) > 0)
-    src_ok = src & (cv2.dilate(dst_to_src, slack) > 0)
-    return src_ok, dst_ok
-
-
-def _score(n_inliers: int, verified: bool, min_inliers: int) -> float:
-    if verified:
-        return float(0.5 + 0.5 * (1.0 - np.exp(-(n_inliers - min_inliers + 1) / 10.0)))
-    return float(0.45 * min(1.0, n_inliers / (2.0 * min_inliers)))
 
 
 class CopyMoveEngine:
@@ -351,7 +161,7 @@ class CopyMoveEngine:
         if float(p["presmooth"]) > 0:
             # sensor noise makes many tiny keypoints whose descriptors never repeat
             sift_img = cv2.GaussianBlur(sift_img, (0, 0), float(p["presmooth"]) * up)
-        pts, desc = _sift(sift_img, p) if min(h, w) >= 8 else (np.zeros((0, 2), np.float32), None)
+        pts, desc = sift_keypoints(sift_img, p) if min(h, w) >= 8 else (np.zeros((0, 2), np.float32), None)
         pts = pts / up
         timings["keypoints_s"] = time.perf_counter() - t0
 
@@ -416,7 +226,7 @@ class CopyMoveEngine:
             if not (src | dst).any():
                 continue
             best_verified = max(best_verified, len(inl))
-            pairs.append((src, dst, _score(len(inl), True, int(p["min_inliers"])),
+            pairs.append((src, dst, match_score(len(inl), True, int(p["min_inliers"])),
                           {"affine": affine.round(4).tolist(), "inliers": int(len(inl)), "found_by": "SIFT",
                            "resampled": not is_translation(affine)}))
         cp.step(0.8, "copy-move: dense shift search")
@@ -455,7 +265,7 @@ class CopyMoveEngine:
         if pairs:
             score = max(v for _, _, v, _ in pairs)
         else:
-            score = _score(best_any, False, int(p["min_inliers"]))
+            score = match_score(best_any, False, int(p["min_inliers"]))
         notes = []
         if min(h, w) < 32:
             notes.append("image smaller than 32 pixels: too small for keypoint matching")
