@@ -91,9 +91,13 @@ if grep -qE '^ +report ' "$CHECK/help.txt"; then
     pdftotext "$CHECK/report.pdf" "$CHECK/report.txt" || fail "pdftotext could not read the frozen report"
     if grep -q "exiv2 not installed" "$CHECK/report.txt"; then fail "the frozen app cannot import exiv2"; fi
     grep -q "Metadata summary" "$CHECK/report.txt" || fail "the frozen report has no metadata summary"
+    # Content Credentials: the sample has none, which the frozen app must be able to say
+    if grep -q "C2PA reading unavailable" "$CHECK/report.txt"; then fail "the frozen app cannot load c2pa"; fi
+    grep -q "no Content Credentials" "$CHECK/report.txt" || fail "the frozen report has no Content Credentials line"
   fi
 fi
 find "$APP/_internal" -name 'libexiv2*' | grep -q . || fail "libexiv2 missing from the bundle"
+find "$APP/_internal" -path '*c2pa/libs/libc2pa_c.*' | grep -q . || fail "libc2pa_c (Content Credentials) missing from the bundle"
 
 TRUFOR_S="not run (set TRUFOR_DESK_CHECK_WEIGHTS=PATH to a checkpoint)"
 if [[ -n "${TRUFOR_DESK_CHECK_WEIGHTS:-}" ]]; then

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.c2pa_fixtures import c2pa_files  # noqa: F401 (the signed Content Credentials files, per session)
+
 REPO = Path(__file__).resolve().parents[1]
 KIT = REPO.parent / "shared" / "trufor-parity"
 PROFILES = {

@@ -73,9 +73,15 @@ class JobSpec:
     options: dict[str, Any]
     params_json: str
     engine_version: str
+    # the Content Credentials trust list (a frozen TrustList: its PEM text travels to every worker)
+    c2pa_trust: Any = None
+
+    @property
+    def c2pa_trust_sha256(self) -> str:
+        return self.c2pa_trust.sha256 if self.c2pa_trust is not None else ""
 
 
-def make_job(engine_name: str, options: dict[str, Any]) -> tuple[JobSpec, Any]:
+def make_job(engine_name: str, options: dict[str, Any], c2pa_trust: Any = None) -> tuple[JobSpec, Any]:
     """Create the engine once in the driver: checks the name, device and weights early
     (one error line instead of one per image) and fixes the parameters of the run."""
     from trufor_desk.engines.registry import create_engine
@@ -83,7 +89,7 @@ def make_job(engine_name: str, options: dict[str, Any]) -> tuple[JobSpec, Any]:
     engine = create_engine(engine_name, **options)
     job = JobSpec(engine=engine_name, options=dict(options),
                   params_json=compact_json(engine_params(engine)),
-                  engine_version=str(getattr(engine, "version", "")))
+                  engine_version=str(getattr(engine, "version", "")), c2pa_trust=c2pa_trust)
     return job, engine
 
 
@@ -166,7 +172,8 @@ class Worker:
             return error(str(exc), sha256=sha)
         except MemoryError:
             return error(f"{path}: not enough memory to open this image")
-        known = {"sha256": ev.sha256, "width": ev.width, "height": ev.height}
+        known = {"sha256": ev.sha256, "width": ev.width, "height": ev.height,
+                 "c2pa_state": _c2pa_state(ev, self.job.c2pa_trust), "c2pa_trust_sha256": self.job.c2pa_trust_sha256}
         try:
             result = self.engine.analyze(ev)
             data = npz_bytes(result.to_npz_dict())
@@ -185,6 +192,14 @@ class Worker:
                         versions=compact_json(engine_versions(self.engine, result)),
                         verdict=verdict_for_result(result).category, **known)
         return {"kind": "row", "row": row, "npz": data}
+
+
+def _c2pa_state(ev: Any, trust: Any) -> str:
+    """The Content Credentials state of the evidence (``c2pa_state`` column), read offline."""
+    from trufor_desk.evidence.provenance import read_content_credentials
+
+    rec = read_content_credentials(ev.raw, trust)
+    return rec.state + ("+ai" if rec.ai_declared else "")
 
 
 def _limit_threads(n: int) -> None:

@@ -24,10 +24,14 @@ from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
 COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "params", "score", "status",
-                            "error", "seconds", "versions", "verdict")
+                            "error", "seconds", "versions", "verdict", "c2pa_state", "c2pa_trust_sha256")
 # ``verdict``: the category of :func:`trufor_desk.render.verdict.verdict_for_result` at the
 # default thresholds (indicated / inconclusive / no_indication / not_applicable); empty for
 # error rows and for rows written before the column existed.
+# ``c2pa_state``: the file's Content Credentials (:data:`trufor_desk.evidence.provenance.STATES`:
+# none, valid, untrusted, invalid, unreadable, not_fetched, unavailable), with ``+ai`` when
+# they declare AI generation; beside the verdict, never folded into it.  ``c2pa_trust_sha256``:
+# the SHA-256 of the --c2pa-trust bundle it was judged against (empty: no trust list).
 JSONL_NAME = "results.jsonl"
 CSV_NAME = "results.csv"
 _STEM_MAX = 80

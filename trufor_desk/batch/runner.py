@@ -98,7 +98,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, e
               weights: str | None = None, device: str = "auto", precision: str = "fp32",
               engine_options: dict[str, Any] | None = None, backend: str = "local", workers: int = 1,
               ray_address: str | None = None, cpus_per_worker: float | None = None,
-              gpus_per_worker: float = 0, progress: ProgressCallback | None = None) -> BatchSummary:
+              gpus_per_worker: float = 0, progress: ProgressCallback | None = None,
+              c2pa_trust: Any = None) -> BatchSummary:
     """Analyse every input into ``out_dir``; see the module docstring for the contract.
 
     ``engine``: a registry name (default: TruFor when weights resolve, else the weight-free
@@ -107,7 +108,8 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, e
     each input; an exception it raises (``KeyboardInterrupt`` included) ends the run with
     every finished row stored and the CSV rewritten.  Raises :class:`UserError` for
     problems that concern the whole run (no inputs, unknown engine, missing weights,
-    folder locked).
+    folder locked).  ``c2pa_trust``: the :class:`~trufor_desk.evidence.provenance.TrustList`
+    each file's Content Credentials are judged against (``c2pa_state`` column).
     """
     from trufor_desk.engines.registry import default_engine
 
@@ -124,7 +126,7 @@ def run_batch(inputs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, e
         from .ray_backend import require_ray
 
         require_ray()
-    job, local_engine = make_job(name, options)
+    job, local_engine = make_job(name, options, c2pa_trust)
 
     t0 = time.perf_counter()
     store = OutputStore(out)

@@ -96,6 +96,8 @@ class OutputStore:
         row = self.latest.get(path)
         if not row or row["status"] != "ok" or row["engine"] != job.engine or row["params"] != job.params_json:
             return ""
+        if (row.get("c2pa_trust_sha256") or "") != job.c2pa_trust_sha256:
+            return ""  # Content Credentials judged against another trust list: judge them again
         try:
             if json.loads(row["versions"] or "{}").get("engine") != job.engine_version:
                 return ""

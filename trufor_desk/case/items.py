@@ -42,6 +42,7 @@ class EvidenceRef:
     metadata: list[list[str]] = field(default_factory=list)
     metadata_warnings: list[str] = field(default_factory=list)
     preview_png: bytes | None = field(default=None, repr=False)
+    c2pa: dict | None = None
 
     @property
     def name(self) -> str:
@@ -52,6 +53,8 @@ class EvidenceRef:
         d = asdict(self)
         png = d.pop("preview_png")
         d["preview_sha256"] = hashlib.sha256(png).hexdigest() if png else None
+        if d.get("c2pa") is None:
+            d.pop("c2pa", None)
         return _plain(d)
 
     def digest(self) -> str:

@@ -145,11 +145,14 @@ class Case:
 
     # -- changes -------------------------------------------------------------------------
 
-    def add_evidence(self, evidence, actor: str | None = None, with_metadata: bool = True) -> EvidenceRef:
+    def add_evidence(self, evidence, actor: str | None = None, with_metadata: bool = True,
+                     c2pa_trust=None, c2pa: dict | None = None) -> EvidenceRef:
         """Register an opened :class:`~trufor_desk.evidence.image.Evidence`.
 
         The same file content (SHA-256) is registered once; adding it again returns the
-        existing reference.  Metadata is read from the bytes already in memory.
+        existing reference.  Metadata and Content Credentials are read from the bytes already
+        in memory: ``c2pa`` is a record already read (the window's), otherwise it is read here
+        against ``c2pa_trust`` (a :class:`~trufor_desk.evidence.provenance.TrustList` or None).
         """
         from pathlib import Path
 
@@ -167,6 +170,10 @@ class Case:
                 warns = list(md.warnings)
             except Exception as exc:  # metadata is hostile input; the case must not depend on it
                 rows = [["Metadata", "error", f"metadata could not be read ({type(exc).__name__})"]]
+        if c2pa is None and getattr(evidence, "raw", b""):
+            from trufor_desk.evidence.provenance import read_content_credentials
+
+            c2pa = read_content_credentials(evidence.raw, c2pa_trust).to_dict()
         ref = EvidenceRef(
             id=self._next_id("E", self.evidence), path=str(Path(evidence.path).resolve()),
             sha256=evidence.sha256, md5=evidence.md5, size_bytes=int(evidence.size_bytes),
@@ -174,7 +181,7 @@ class Case:
             height=int(evidence.height), conversions=list(evidence.conversions),
             exif_orientation=evidence.exif_orientation, n_frames=int(evidence.n_frames),
             added=self._now(), metadata=rows, metadata_warnings=warns,
-            preview_png=make_preview_png(evidence.rgb))
+            preview_png=make_preview_png(evidence.rgb), c2pa=c2pa)
         self.evidence.append(ref)
         self.log("evidence_added", {"evidence_id": ref.id, "path": ref.path, "sha256": ref.sha256,
                                     "md5": ref.md5, "size_bytes": ref.size_bytes, "digest": ref.digest()}, actor)

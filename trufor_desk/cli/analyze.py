@@ -1,7 +1,9 @@
 """``trufor-desk analyze IMAGE...``: run a detector on images and write one ``.npz`` each.
 
 Each result holds the official TruFor keys (map, conf, score, np++, imgsize) plus provenance;
-stdout gets one verdict line per image (or one JSON object with ``--json``).  A problem with
+stdout gets one verdict line per image (or one JSON object with ``--json``), and the file's
+Content Credentials (C2PA), read offline against ``--c2pa-trust``: a ``c2pa`` object in the
+JSON, a line of their own (beside the verdict, never replacing it) in the text output.  A problem with
 one image is one ``error: ...`` line on stderr and the other images still run; missing or bad
 weights stop the call (every further image would fail the same way).
 """
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from trufor_desk.atomic import output_target, save_npz_atomic
-from trufor_desk.cli.args import add_engine_arguments
+from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments, c2pa_trust_from
 from trufor_desk.cli.messages import error
 from trufor_desk.cli.progress import PercentBar
 from trufor_desk.engines.registry import create_engine, default_engine
@@ -30,6 +32,7 @@ def add_analyze_parser(subparsers: "argparse._SubParsersAction[Any]") -> argpars
     a.add_argument("--out", metavar="FILE.npz|DIR",
                    help="output file (one image) or folder; default: the current directory")
     a.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
+    add_c2pa_trust_argument(a)
     a.add_argument("--band-tokens", type=int, default=None, metavar="N",
                    help="advanced: tokens per band in full-resolution stages (memory/speed trade-off)")
     return a
@@ -65,8 +68,10 @@ def _make_engine(args):
 def run_analyze(args) -> int:
     from trufor_desk.errors import WeightsError
     from trufor_desk.evidence import open_evidence
+    from trufor_desk.evidence.provenance import NOT_PROOF, c2pa_json, findings, headline, read_content_credentials
 
     targets = _outputs_for(args.images, args.out)
+    trust = c2pa_trust_from(args)
     engine = _make_engine(args)
     failures = 0
     for img, target in zip(args.images, targets):
@@ -96,10 +101,18 @@ def run_analyze(args) -> int:
         summary = result.summary()
         summary["output"] = str(target)
         summary["verdict"] = verdict.to_dict()
+        credentials = read_content_credentials(ev.raw, trust)  # beside the verdict, never in it
+        summary["c2pa"] = c2pa_json(credentials)
         if args.json:
             print(json.dumps(summary, sort_keys=True), flush=True)
         else:
             conf = f", reliability mean {summary['conf_mean']:.3f}" if "conf_mean" in summary else ""
             print(f"{img}: {verdict.headline} [{verdict.score_text}; map mean {summary['map_mean']:.3f}{conf}] "
                   f"-> {target}", flush=True)
+            if credentials.state != "none":  # a plain file stays one line; --json always says
+                print(f"{img}: Content Credentials: {headline(credentials)}", flush=True)
+            for line in findings(credentials):
+                print(f"{img}: finding: {line}", flush=True)
+            if credentials.state in ("valid", "untrusted"):
+                print(f"{img}: note: {NOT_PROOF}", flush=True)
     return 1 if failures else 0

@@ -18,3 +18,22 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
                    help="TruFor arithmetic: fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster "
                         "and approximate")
+
+
+def add_c2pa_trust_argument(p: argparse.ArgumentParser) -> None:
+    """--c2pa-trust FILE: the PEM bundle of trust anchors for Content Credentials (none by default)."""
+    p.add_argument("--c2pa-trust", metavar="FILE.pem", default=None,
+                   help="PEM bundle of CA certificates trusted to sign Content Credentials (C2PA); without it, "
+                        "a valid signature is reported as valid but not trusted. Nothing is fetched from the "
+                        "network")
+
+
+def c2pa_trust_from(args: argparse.Namespace):
+    """The :class:`~trufor_desk.evidence.provenance.TrustList` named by --c2pa-trust, or None
+    (a bad file is one UserError line, before any analysis)."""
+    path = getattr(args, "c2pa_trust", None)
+    if not path:
+        return None
+    from trufor_desk.evidence.provenance import load_trust_list
+
+    return load_trust_list(path)

@@ -24,13 +24,13 @@ __all__ = ["add_batch_parser", "run_batch"]
 
 
 def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
-    from trufor_desk.cli.args import add_engine_arguments
+    from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments
 
     p = subparsers.add_parser(
         "batch", help="analyse a whole collection into a results folder (resumable)",
         description="Analyse every image in folders (recursively) and glob patterns. Writes OUT_DIR/results.csv "
                     "and results.jsonl (one row per file: path, sha256, width, height, engine, params, score, "
-                    "status, error, seconds, versions, verdict) and one .npz per image. Rerunning resumes: files whose "
+                    "status, error, seconds, versions, verdict, c2pa_state, c2pa_trust_sha256) and one .npz per image. Rerunning resumes: files whose "
                     "result exists for the same content, engine and parameters are skipped.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
                                                                "(e.g. 'photos/**/*.jpg')")
@@ -47,6 +47,7 @@ def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.
                    help="ray: CPUs reserved by each worker, also its thread count (default 1)")
     p.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
                    help="ray: GPUs reserved by each worker (e.g. 1 with --device cuda)")
+    add_c2pa_trust_argument(p)
     return p
 
 
@@ -79,13 +80,14 @@ class _Progress(StderrBar):
 def run_batch(args: argparse.Namespace) -> int:
     """Run a parsed ``batch`` command; return the exit status."""
     from trufor_desk.batch.runner import run_batch as run
+    from trufor_desk.cli.args import c2pa_trust_from
 
     bar = _Progress()
     try:
         summary = run(args.inputs, args.out, engine=args.engine, weights=args.weights, device=args.device,
                       precision=args.precision, backend=args.backend, workers=args.workers,
                       ray_address=args.ray_address, cpus_per_worker=args.cpus_per_worker,
-                      gpus_per_worker=args.gpus_per_worker, progress=bar)
+                      gpus_per_worker=args.gpus_per_worker, progress=bar, c2pa_trust=c2pa_trust_from(args))
     except UserError as exc:
         bar.close()
         error(exc)

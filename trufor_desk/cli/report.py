@@ -26,7 +26,7 @@ from datetime import datetime, time, timezone
 from pathlib import Path
 from typing import Any
 
-from trufor_desk.cli.args import add_engine_arguments
+from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments, c2pa_trust_from
 from trufor_desk.cli.messages import error, warn
 from trufor_desk.errors import UserError
 
@@ -59,6 +59,7 @@ def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse
     p.add_argument("--sign-password-env", metavar="VAR", default=None,
                    help="environment variable holding the certificate's password")
     p.add_argument("--no-pdfa", action="store_true", help="do not declare PDF/A-2B")
+    add_c2pa_trust_argument(p)
     return p
 
 
@@ -82,6 +83,7 @@ def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.A
     add_engine_arguments(add)
     add.add_argument("--no-analyze", action="store_true", help="register the evidence only")
     add.add_argument("--actor", default=None, help="who does this (default: the case's examiner)")
+    add_c2pa_trust_argument(add)
     add_case_sign_arguments(add)
     note = acts.add_parser("note", help="add a note")
     note.add_argument("case", metavar="CASE.tfcase")
@@ -151,7 +153,7 @@ def _reference_time() -> datetime:
     return datetime.combine(datetime.now(timezone.utc).date(), time(0, 0), tzinfo=timezone.utc)
 
 
-def implicit_case(ev, result, examiner: str | None = None, when: datetime | None = None):
+def implicit_case(ev, result, examiner: str | None = None, when: datetime | None = None, c2pa_trust=None):
     """A one-image case for ``report IMAGE``: id from the image SHA-256 and the parameters,
     every timestamp ``when`` (SOURCE_DATE_EPOCH or today 00:00 UTC) and no timings, so the
     same image and arguments give the same case and the same report bytes."""
@@ -168,7 +170,7 @@ def implicit_case(ev, result, examiner: str | None = None, when: datetime | None
     case_id = "IMG-" + hashlib.sha256(canonical_json(json.loads(json.dumps(key, default=str)))).hexdigest()[:16]
     case = Case(case_id, examiner or NO_EXAMINER, title=f"Examination of {Path(ev.path).name}",
                 clock=fixed_clock(when))
-    ref = case.add_evidence(ev)
+    ref = case.add_evidence(ev, c2pa_trust=c2pa_trust)
     case.add_analysis(ref.id, result)
     return case
 
@@ -220,10 +222,12 @@ def _run_report(args) -> int:
         raise UserError(f"{args.source}: file not found")
     if is_case_file(src):
         given = [o for o, v in (("--engine", args.engine), ("--weights", args.weights),
-                                ("--examiner", args.examiner), ("--case", args.case_out)) if v]
+                                ("--examiner", args.examiner), ("--case", args.case_out),
+                                ("--c2pa-trust", getattr(args, "c2pa_trust", None))) if v]
         if given:
             raise UserError(f"{', '.join(given)} {'apply' if len(given) > 1 else 'applies'} to an image only; "
-                            "a case keeps its own analyses and examiner (add analyses with `trufor-desk case add`)")
+                            "a case keeps its own analyses, examiner and the Content Credentials read at intake "
+                            "(add analyses with `trufor-desk case add`)")
         from trufor_desk.case import load_case
 
         case = load_case(src)
@@ -248,9 +252,10 @@ def _run_report(args) -> int:
             from trufor_desk.case import load_signing_key
 
             signer = load_signing_key(args.sign, password)  # before the analysis: a wrong password costs nothing
+        trust = c2pa_trust_from(args)  # likewise: a bad trust list is one line before any work
         ev = open_evidence(src)
         result = _analyse(ev, args)
-        case = implicit_case(ev, result, args.examiner)
+        case = implicit_case(ev, result, args.examiner, c2pa_trust=trust)
         if case_file is not None:
             case_file = save_case(case, case_file, signer=signer)
         verify_case(case, case_file)  # the file was just read: its status is printed as verified
@@ -264,6 +269,8 @@ def _run_report(args) -> int:
              "`trufor-desk case show`)")
     for a in case.analyses:
         _say(f"{a.id} {a.engine}: {_verdict_line(case, a)}")
+    for e in case.evidence:
+        _say(f"{e.id} Content Credentials: {_c2pa_headline(e)}")
     return 0
 
 
@@ -323,14 +330,16 @@ def _case_add(args) -> int:
     from trufor_desk.evidence import open_evidence
 
     signer = case_signer(args)
+    trust = c2pa_trust_from(args)
     case = _open_for_change(args.case)
     failures = 0
     for img in args.images:
         try:
             ev = open_evidence(img)
             known = case.find_evidence(ev.sha256)
-            ref = case.add_evidence(ev, actor=args.actor)
+            ref = case.add_evidence(ev, actor=args.actor, c2pa_trust=trust)
             line = f"{img}: {'already in the case as' if known else 'added as'} {ref.id} (sha256 {ref.sha256})"
+            line += f"; Content Credentials: {_c2pa_headline(ref)}"
             if not args.no_analyze:
                 result = _analyse(ev, args)
                 rec = case.add_analysis(ref.id, result, actor=args.actor)
@@ -365,8 +374,8 @@ def _case_show(args) -> int:
     v = case.verification
     if args.json:
         doc = {"case_id": case.case_id, "title": case.title, "examiner": case.examiner, "created": case.created,
-               "evidence": [{"id": e.id, "path": e.path, "sha256": e.sha256, "status": v.status_of(e.id)}
-                            for e in case.evidence],
+               "evidence": [{"id": e.id, "path": e.path, "sha256": e.sha256, "status": v.status_of(e.id),
+                             "c2pa": _c2pa_object(e)} for e in case.evidence],
                "analyses": [{"id": a.id, "evidence_id": a.evidence_id, "engine": a.engine, "score": a.score,
                              "weights_sha256": a.weights_sha256, "thresholds": a.thresholds,
                              "verdict": _verdict(a).to_dict()} for a in case.analyses],
@@ -383,6 +392,9 @@ def _case_show(args) -> int:
     for e in case.evidence:
         _say(f"  {e.id} [{v.status_of(e.id)}] {e.path}")
         _say(f"     sha256 {e.sha256}  {e.format} {e.width}x{e.height}")
+        _say(f"     Content Credentials: {_c2pa_headline(e)}")
+        for line in _c2pa_findings(e):
+            _say(f"     finding: {line}")
         for a in case.analyses_of(e.id):
             _say(f"     {a.id} {a.engine}: {_verdict_line(case, a)}"
                  + (f" weights {a.weights_sha256}" if a.weights_sha256 else ""))
@@ -393,6 +405,34 @@ def _case_show(args) -> int:
     _say(f"  {v.signature_line()}")
     _say(f"  integrity: {'ok' if v.ok else 'PROBLEMS (run `trufor-desk case verify`)'}")
     return 0
+
+
+def _c2pa_record(ref):
+    from trufor_desk.evidence.provenance import C2paRecord
+
+    return C2paRecord.from_dict(ref.c2pa) if ref.c2pa else None
+
+
+def _c2pa_headline(ref) -> str:
+    """The Content Credentials read at intake, in one line (the same record the report prints)."""
+    from trufor_desk.evidence.provenance import headline
+
+    rec = _c2pa_record(ref)
+    return headline(rec) if rec is not None else "not read (evidence added before Content Credentials were read)"
+
+
+def _c2pa_findings(ref) -> list[str]:
+    from trufor_desk.evidence.provenance import findings
+
+    rec = _c2pa_record(ref)
+    return findings(rec) if rec is not None else []
+
+
+def _c2pa_object(ref) -> dict | None:
+    from trufor_desk.evidence.provenance import c2pa_json
+
+    rec = _c2pa_record(ref)
+    return c2pa_json(rec) if rec is not None else None
 
 
 def _case_verify(args) -> int:

@@ -73,7 +73,8 @@ class CaseController:
     def evidence_id(self, doc) -> str:
         ref = self.case.find_evidence(doc.evidence.sha256)
         if ref is None:
-            ref = self.case.add_evidence(doc.evidence)
+            c2pa = getattr(doc, "c2pa", None)  # the record the window shows is the one the case keeps
+            ref = self.case.add_evidence(doc.evidence, c2pa=c2pa.to_dict() if c2pa is not None else None)
         return ref.id
 
     def sync(self) -> bool:

@@ -4,6 +4,7 @@ it, and how each layer is styled.  Widgets read and change this; nothing here dr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -68,6 +69,7 @@ class Document:
     analyses: list[Analysis] = field(default_factory=list)
     layers: dict[str, Layer] = field(default_factory=dict)
     active: int | None = None  # index of the analysis whose score is shown
+    c2pa: Any = None  # the evidence's Content Credentials (a C2paRecord), read when it is opened
 
     @property
     def title(self) -> str:

@@ -41,6 +41,10 @@ position, its RGB value and every layer's value under the cursor; the loupe magn
 # what each metadata section is, shown as its tooltip (sections not listed get none)
 SECTION_TIPS = {
     "Warnings": "Observations worth a look, not verdicts: they also occur in innocent files.",
+    "Content Credentials": "The file's C2PA manifest (signer, claim generator, actions, ingredients) and how it "
+                           "validated, read offline against the trust list of File ▸ Content Credentials trust "
+                           "list. A valid signature shows who signed the file and that it has not changed since; "
+                           "it does not show the content is true.",
     "EXIF summary": "Key EXIF fields (camera, dates, exposure, GPS), read with Pillow.",
     "Maker notes summary": "Camera-maker fields decoded by exiv2: body and lens serial numbers, firmware, "
                            "owner, shutter count. The tag each value came from is in brackets.",
@@ -65,7 +69,9 @@ class MetadataPanel(QTreeWidget):
         self.setToolTip("Facts about the evidence file, read without modifying it. Sections with many rows "
                         "start collapsed; hover over a section for what it holds.")
 
-    def show_evidence(self, ev: Evidence | None) -> None:
+    def show_evidence(self, ev: Evidence | None, c2pa=None) -> None:
+        """The file's facts, its Content Credentials (``c2pa``: the record read on opening) and
+        its metadata."""
         self.clear()
         if ev is None:
             return
@@ -77,6 +83,10 @@ class MetadataPanel(QTreeWidget):
             rows.append(("File", "EXIF orientation", f"{ev.exif_orientation} (analysed in stored orientation)"))
         for c in ev.conversions:
             rows.append(("File", "Conversion", c))
+        if c2pa is not None:
+            from trufor_desk.evidence.provenance import SECTION, c2pa_rows
+
+            rows += [(SECTION, k, v) for k, v in c2pa_rows(c2pa)]
         try:
             from trufor_desk.evidence.metadata import extract_metadata, metadata_rows
 
@@ -99,7 +109,7 @@ class MetadataPanel(QTreeWidget):
             n = parent.childCount()
             if n > COLLAPSED_ABOVE and section != "Warnings":
                 parent.setText(1, f"{n} rows")
-            parent.setExpanded(n <= COLLAPSED_ABOVE or section == "Warnings")
+            parent.setExpanded(n <= COLLAPSED_ABOVE or section in ("Warnings", "Content Credentials"))
 
 
 class HelpPanel(QTextBrowser):

@@ -32,6 +32,7 @@ from trufor_desk.evidence import open_evidence
 from . import settings as st
 from .case_actions import CaseController
 from .document import Document
+from .fitted_label import FittedLabel
 from .info_panels import HelpPanel, MetadataPanel
 from .jobs import JobController
 from .layer_painter import LayerPainter
@@ -119,11 +120,12 @@ class MainWindow(WindowMenus, QMainWindow):
         self.tabifyDockWidget(self.dock_meta, self.dock_help)
         self.dock_meta.raise_()
         self.resizeDocks([self.dock_layers, self.dock_score], [260, 330], Qt.Horizontal)
-        self.readout = QLabel("")
+        # both fit whole fields / words into their share of the bar (never cut mid-word, never overlapping)
+        self.readout = FittedLabel("", separator="   ")
         self.readout.setToolTip("Position, colour and every layer's value under the cursor.")
-        self.statusBar().addWidget(self.readout, 1)
-        self.status_message = QLabel()
-        self.statusBar().addPermanentWidget(self.status_message)
+        self.statusBar().addWidget(self.readout, 3)
+        self.status_message = FittedLabel("", separator=" ")
+        self.statusBar().addPermanentWidget(self.status_message, 2)
         self.set_status("Open an image (File ▸ Open…, drag and drop, or the command line).")
 
     def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
@@ -171,7 +173,9 @@ class MainWindow(WindowMenus, QMainWindow):
 
     def add_document(self, ev) -> Document:
         """Show an opened evidence image as a new document (current from now on)."""
-        doc = Document(ev)
+        from .credentials import read_for
+
+        doc = Document(ev, c2pa=read_for(self, ev))
         self.documents.append(doc)
         self.doc_combo.blockSignals(True)
         self.doc_combo.addItem(doc.title)
@@ -194,7 +198,8 @@ class MainWindow(WindowMenus, QMainWindow):
             for ann in case.annotations:
                 if ref is not None and ann.evidence_id == ref.id and ann.rect:
                     self.viewer.add_annotation_box(ann.rect, ann.label)
-        self.metadata_panel.show_evidence(doc.evidence)
+        self.metadata_panel.show_evidence(doc.evidence, doc.c2pa)
+        self.score_panel.show_credentials(doc.c2pa)
         self.rebuild_layers()
         self._update_title()
 

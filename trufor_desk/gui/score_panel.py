@@ -2,7 +2,12 @@
 
 The panel shows :func:`trufor_desk.render.interpret.read_result`'s reading, whose verdict
 is the one the report, ``analyze`` and the triage view print; the score bar takes the
-verdict's colour, so it is never green while the reading warns.
+verdict's colour, so it is never green while the reading warns.  The score is printed by
+:func:`trufor_desk.render.verdict.format_score`, like everywhere else.
+
+The panel scrolls (mouse wheel, scroll bar): its text is as long as the reading, and a
+docked panel on a laptop screen is short.  Each label is as tall as its wrapped text at
+the panel's width, so nothing overlaps and nothing is cut.
 """
 
 from __future__ import annotations
@@ -10,50 +15,65 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from trufor_desk.render.colormaps import colormap
 from trufor_desk.render.interpret import Reading
-from trufor_desk.render.verdict import COLOUR_HEX
+from trufor_desk.render.verdict import COLOUR_HEX, format_score
+
+THUMB_SIZE = 220  # longest side of the reliability thumbnail, in pixels
 
 
-class ScorePanel(QWidget):
+def _label(style: str = "") -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
+class ScorePanel(QScrollArea):
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QVBoxLayout(self)
-        self.verdict = QLabel("No analysis yet")
-        self.verdict.setWordWrap(True)
-        self.verdict.setStyleSheet("font-weight: bold; font-size: 14px;")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        self.content = QWidget()
+        policy = self.content.sizePolicy()
+        policy.setHeightForWidth(True)
+        self.content.setSizePolicy(policy)
+        lay = QVBoxLayout(self.content)
+        lay.setSpacing(8)
+        self.verdict = _label("font-weight: bold; font-size: 14px;")
+        self.verdict.setText("No analysis yet")
         self.gauge = QProgressBar()
         self.gauge.setRange(0, 1000)
         self.gauge.setTextVisible(True)
-        self.explanation = QLabel()
-        self.explanation.setWordWrap(True)
-        self.score_text = QLabel()
-        self.score_text.setWordWrap(True)
-        self.verbal = QLabel()
-        self.verbal.setWordWrap(True)
-        self.verbal.setStyleSheet("font-style: italic;")
+        self.explanation = _label()
+        self.score_text = _label()
+        self.verbal = _label("font-style: italic;")
         self.verbal.setToolTip(VERBAL_TIP)
-        self.reliability_title = QLabel("Reliability map")
+        self.meaning = _label()
+        self.reliability_title = _label("font-weight: bold;")
+        self.reliability_title.setText("Reliability map")
         self.reliability = QLabel()
         self.reliability.setAlignment(Qt.AlignCenter)
-        self.reliability.setMinimumHeight(120)
+        self.reliability.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Fixed)
         self.reliability.setToolTip("Where the localization can be trusted: bright = reliable, dark = not.")
-        self.rel_stats = QLabel()
-        self.meaning = QLabel()
-        self.meaning.setWordWrap(True)
-        self.warnings = QLabel()
-        self.warnings.setWordWrap(True)
-        self.warnings.setStyleSheet("color: #d35400;")
-        self.notes = QLabel()
-        self.notes.setWordWrap(True)
+        self.rel_stats = _label()
+        self.warnings = _label("color: #d35400;")
+        self.notes = _label()
         self.notes.setToolTip("What the engine itself recorded about this analysis (also in the report and in "
                               "`analyze --json`).")
-        for w in (self.verdict, self.explanation, self.gauge, self.score_text, self.verbal, self.reliability_title,
-                  self.reliability, self.rel_stats, self.warnings, self.meaning, self.notes):
+        self.credentials = _label()  # the Content Credentials: a reading of their own, beside the verdict
+        self.credentials.setVisible(False)
+        for w in (self.verdict, self.credentials, self.gauge, self.score_text, self.verbal, self.explanation,
+                  self.meaning, self.reliability_title, self.reliability, self.rel_stats, self.warnings, self.notes):
             lay.addWidget(w)
         lay.addStretch(1)
+        self.setWidget(self.content)
         self.show_reading(None, None, "")
 
     def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str,
@@ -66,6 +86,7 @@ class ScorePanel(QWidget):
             self.gauge.setVisible(False)
             self.reliability_title.setVisible(False)
             self.reliability.clear()
+            self.reliability.setVisible(False)
             for label in (self.explanation, self.score_text, self.verbal, self.rel_stats, self.meaning,
                           self.warnings, self.notes):
                 label.clear()
@@ -82,7 +103,7 @@ class ScorePanel(QWidget):
         if v.score is not None:
             self.gauge.setValue(int(round(min(max(v.score, 0.0), 1.0) * 1000)))
             kind = "probability" if v.score_is_probability else "heuristic score"
-            self.gauge.setFormat(f"{kind} {v.score:.3f}")
+            self.gauge.setFormat(f"{kind} {format_score(v.score)}")
             self.gauge.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
             self.gauge.setToolTip(
                 "Calibrated probability that the image was manipulated (0.5 = decision point). The bar takes "
@@ -99,7 +120,9 @@ class ScorePanel(QWidget):
         self.reliability.setVisible(has_rel)
         if has_rel:
             self.reliability_title.setText("Reliability map")
-            self.reliability.setPixmap(_thumbnail(reliability, 220))
+            thumb = _thumbnail(reliability, THUMB_SIZE)
+            self.reliability.setPixmap(thumb)
+            self.reliability.setFixedHeight(thumb.height())
             self.rel_stats.setText(f"Mean reliability {reading.mean_reliability:.2f}; "
                                    f"{100 * reading.strong_in_low_reliability:.0f}% of the strong map region "
                                    "lies in low-reliability areas.")
@@ -108,6 +131,27 @@ class ScorePanel(QWidget):
             self.reliability_title.setText("Reliability map: this engine provides no reliability map")
             self.rel_stats.setText("The map cannot be qualified by reliability, so the verdict treats all of it "
                                    "as reliable.")
+
+    def show_credentials(self, rec) -> None:
+        """The image's Content Credentials beside the detectors' verdict (never folded into it): the
+        state in one line, and an invalid or unreadable manifest or a declared AI generation as a
+        finding of its own, in red."""
+        if rec is None:
+            self.credentials.setVisible(False)
+            return
+        from trufor_desk.evidence.provenance import NOT_PROOF, caveats, findings, headline
+
+        found = findings(rec)
+        lines = [f"<b>Content Credentials:</b> {_html(headline(rec))}"]
+        lines += [f"<span style='color:#c0392b; font-weight:bold;'>Finding: {_html(f)}</span>" for f in found]
+        self.credentials.setText("<br>".join(lines))
+        self.credentials.setToolTip("Read offline from the file's C2PA manifest (Metadata panel: every detail).\n"
+                                    + "\n".join(caveats(rec) or [NOT_PROOF]))
+        self.credentials.setVisible(True)
+
+
+def _html(text: str) -> str:
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 VERBAL_TIP = ("Evaluative statement on the ENFSI verbal scale, from the calibrated score only.\n"

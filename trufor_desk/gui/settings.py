@@ -1,5 +1,6 @@
 """Persisted preferences (QSettings): last folder, engine, device, thresholds, theme,
-recent files, the certificate that signs saved cases (its path only, never a password).  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platform store
+recent files, the certificate that signs saved cases (its path only, never a password), the
+Content Credentials trust list (a PEM file).  ``TRUFOR_DESK_SETTINGS`` names an INI file instead of the platform store
 (portable installs, tests)."""
 
 from __future__ import annotations
@@ -60,3 +61,14 @@ def signing_certificate(s: QSettings) -> str | None:
 
 def set_signing_certificate(s: QSettings, path: str | None) -> None:
     s.setValue("case_signing_p12", path or "")
+
+
+def c2pa_trust_file(s: QSettings) -> str | None:
+    """The PEM bundle of trust anchors for Content Credentials, or None (no trust list: a valid
+    C2PA signature is then shown as valid but not trusted)."""
+    v = s.value("c2pa_trust_pem", "")
+    return v if isinstance(v, str) and v else None
+
+
+def set_c2pa_trust_file(s: QSettings, path: str | None) -> None:
+    s.setValue("c2pa_trust_pem", path or "")

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMessageBox, QToo
 from trufor_desk import __version__
 from trufor_desk.engines import registry
 
+from . import credentials, view_credentials
 from . import settings as st
-from . import view_credentials
 from .theme import apply_theme
 
 
@@ -50,6 +50,10 @@ class WindowMenus:
             tip="Export view as PNG adds a C2PA manifest (opened from the evidence, edited by TruFor Desk), "
                 "signed with your certificate")
         self.act_view_credentials.setCheckable(True)
+        self.act_c2pa_trust = self._action("Content Credentials trust list…",
+                                           lambda: credentials.choose_trust_file(self),
+                                           tip="Choose the PEM file of CA certificates trusted to sign Content "
+                                               "Credentials (none by default)")
         self.act_report = self._action("Export report…", lambda: self.cases.export_report(), "Ctrl+P",
                                        "Write the PDF case report (hashes, methods, parameters, results)")
         self.act_triage = self._action("Open batch results…", self.open_triage_dialog, "Ctrl+B",
@@ -87,6 +91,7 @@ class WindowMenus:
         self.recent_menu = m.addMenu("Open &Recent")
         m.addAction(self.act_export)
         m.addAction(self.act_view_credentials)
+        m.addAction(self.act_c2pa_trust)
         m.addSeparator()
         for a in (self.act_open_case, self.act_save_case, self.act_sign_cases, self.act_report, self.act_triage):
             m.addAction(a)
@@ -192,6 +197,7 @@ class WindowMenus:
         self._rebuild_recent()
         self.show_signing_state()
         self.act_view_credentials.setChecked(view_credentials.enabled(s))
+        credentials.show_trust_state(self)
 
     def save_settings(self) -> None:
         s = self.settings

@@ -60,7 +60,8 @@ import numpy as np
 __all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "COLOUR_HEX", "COLOUR_RGB",
            "DECISION_POINT", "ENFSI_BANDS", "evidence_basis", "with_basis", "LOW_MEAN_RELIABILITY", "MAX_PIXELS", "STRONG_FRACTION",
            "VERBAL_SCALE_EXPLANATION", "MapMeasures", "Verdict", "decide", "likelihood_ratio",
-           "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale", "verdict_for_result"]
+           "format_score", "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale",
+           "verdict_for_result"]
 
 STRONG_FRACTION = 0.005          # 0.5 % of the image above the threshold counts as a localized region
 DECISION_POINT = 0.5             # a calibrated probability at or above this indicates manipulation
@@ -168,13 +169,33 @@ def _prior(calibration: Mapping[str, Any] | None) -> float:
     return p if 0.0 < p < 1.0 else 0.5
 
 
+def format_score(score: float) -> str:
+    """A score as every output prints it (window, report, ``analyze`` text and JSON, triage):
+    three decimals, and "> 0.999" / "< 0.001" at the ends, because a rounded 1.000 or
+    0.000 would read as a certainty that no detector has."""
+    s = float(score)
+    if s > 0.999:
+        return "> 0.999"
+    if s < 0.001:
+        return "< 0.001"
+    return f"{s:.3f}"
+
+
+def _auc_note(calibration: Mapping[str, Any]) -> str:
+    auc = calibration.get("auc")
+    if isinstance(auc, (int, float)) and math.isfinite(auc):
+        return f"calibrated; AUC {float(auc):.2f} on its calibration set"
+    return "calibrated"
+
+
 def score_text(score: float | None, calibration: Mapping[str, Any] | None) -> str:
-    """How to name a score: a probability only when it is calibrated."""
+    """How to name a score: a probability only when it is calibrated.  Short on purpose:
+    the calibration set and model are named once, by :func:`score_meaning`."""
     if score is None:
         return "no image-level score"
     if calibration:
-        return f"probability {score:.2f} ({_calibration_name(calibration)})"
-    return f"heuristic score {score:.2f} (not a probability)"
+        return f"probability {format_score(score)} ({_auc_note(calibration)})"
+    return f"heuristic score {format_score(score)} (not a probability)"
 
 
 def score_meaning(score: float | None, calibration: Mapping[str, Any] | None) -> str:
@@ -285,11 +306,12 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
         region = f"The map marks {_pct(frac_rel)} of the image {where}"
         if calibrated and score >= DECISION_POINT:
             return make("indicated", "Manipulation indicated",
-                        f"{region}, and the calibrated probability {score:.2f} is at or above "
+                        f"{region}, and the calibrated probability ({format_score(score)}) is at or above "
                         f"{DECISION_POINT:g}.")
         if calibrated:
             return make("inconclusive", "Inconclusive: localized anomalies, score below threshold",
-                        f"{region}, but the calibrated probability {score:.2f} is below {DECISION_POINT:g}. "
+                        f"{region}, but the calibrated probability ({format_score(score)}) is below "
+                        f"{DECISION_POINT:g}. "
                         "Examine that region before concluding either way.")
         return make("inconclusive",
                     "Inconclusive: localized anomalies; this engine gives no calibrated image-level score",
@@ -297,11 +319,13 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
     if calibrated and score >= DECISION_POINT:
         if frac_all >= strong_fraction:
             return make("inconclusive", "Inconclusive: score high, but anomalies only where reliability is low",
-                        f"The calibrated probability {score:.2f} is at or above {DECISION_POINT:g}, but the "
+                        f"The calibrated probability ({format_score(score)}) is at or above "
+                        f"{DECISION_POINT:g}, but the "
                         f"{_pct(frac_all)} of the image above {loc_threshold:.2f} lies where the map is not "
                         "reliable: it may be a false alarm (saturated, flat or heavily compressed areas).")
         return make("inconclusive", "Inconclusive: score high but no localized region",
-                    f"The calibrated probability {score:.2f} is at or above {DECISION_POINT:g}, but less than "
+                    f"The calibrated probability ({format_score(score)}) is at or above "
+                    f"{DECISION_POINT:g}, but less than "
                     f"{_pct(strong_fraction)} of the image lies {where}. Lower the localization threshold to "
                     "see where the detector reacts.")
     if frac_all >= strong_fraction:
@@ -315,7 +339,7 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
                     "tell, so the absence of marked regions means little.")
     why = f"Less than {_pct(strong_fraction)} of the image lies above {loc_threshold:.2f}"
     if calibrated:
-        why += f" and the calibrated probability {score:.2f} is below {DECISION_POINT:g}"
+        why += f" and the calibrated probability ({format_score(score)}) is below {DECISION_POINT:g}"
     return make("no_indication", NO_INDICATION,
                 why + ". This method found no trace it was built to find; other manipulations may remain.")
 

@@ -1,10 +1,12 @@
-"""The first page: the case at a glance, its integrity, the findings of every analysis, how to read the report."""
+"""The first page: the case at a glance, its integrity, the findings of every analysis, the Content
+Credentials of every evidence item, how to read the report."""
 
 from __future__ import annotations
 
 from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION
 
 from .context import ReportContext
+from .credentials import cover_findings, cover_lines
 from .layout import CONTENT_W, clean
 from .methods import method_title
 
@@ -59,6 +61,7 @@ def cover_page(doc: ReportContext) -> None:
             ev = c.get_evidence(a.evidence_id)
             doc.para(f"{a.id} \u00b7 {method_title(a.engine)} on {ev.id} {ev.name}: {v.headline}", 10, "B",
                       COLOUR_RGB[v.colour])
+        cover_findings(doc)  # Content Credentials: findings of their own, beside the detectors' verdicts
         rows, colours = [], {}
         for a in c.analyses:
             ev = c.get_evidence(a.evidence_id)
@@ -68,6 +71,7 @@ def cover_page(doc: ReportContext) -> None:
             colours[a.id] = {4: COLOUR_RGB[v.colour]}
         doc.table(rows, header=("Analysis", "Evidence", "Method", "Score", "Verdict"),
                    widths=(17, 38, 30, 24, CONTENT_W - 109), size=7.5, colours=colours)
+    cover_lines(doc)  # the state of every evidence item's Content Credentials
     comparisons = getattr(c, "comparisons", [])
     if comparisons:
         doc.h2("Comparisons at a glance")

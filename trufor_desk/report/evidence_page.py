@@ -4,6 +4,7 @@ digests, and the metadata summary (observations first, then the rows :mod:`.meta
 from __future__ import annotations
 
 from .context import ReportContext
+from .credentials import credentials_section
 from .figures import annotated_thumbnail, fit, resize
 from .layout import CONTENT_W, MARGIN
 from .metadata_summary import metadata_subset
@@ -53,6 +54,7 @@ def evidence_page(doc: ReportContext, ref) -> None:
     if anns:
         doc.para("Regions marked on the thumbnail: " + ", ".join(a.id for a in anns) +
                   " (see Notes and annotations).", 7.5, "I", (80, 80, 80))
+    credentials_section(doc, ref)
     doc.h2("Metadata summary")
     rows, more = metadata_subset(ref.metadata)
     if ref.metadata_warnings:
