@@ -1,10 +1,13 @@
 """Refresh docs/screenshot.png from the real application on a virtual X screen.
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python scripts/screenshot.py [docs/screenshot.png]
+    xvfb-run -a -s "-screen 0 1366x768x24" python scripts/screenshot.py laptop.png --size 1366x768
 
 Opens the window on the project's sample image, analyses it with the default engine
 (weight-free unless TruFor weights are installed), waits for the result and captures
 the X screen with ImageMagick's `import` (QScreen.grabWindow if `import` is missing).
+The status bar shows the read-out under a point of the pasted head, as if the cursor were
+there.  ``--size WxH`` sets the window's size (the X screen's, given to xvfb-run, must hold it).
 """
 
 from __future__ import annotations
@@ -19,7 +22,13 @@ sys.path.insert(0, str(REPO))
 
 
 def main() -> int:
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs" / "screenshot.png"
+    args = sys.argv[1:]
+    size = (1600, 1000)
+    if "--size" in args:
+        i = args.index("--size")
+        size = tuple(int(v) for v in args[i + 1].lower().split("x"))
+        del args[i:i + 2]
+    out = Path(args[0]) if args else REPO / "docs" / "screenshot.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
@@ -28,7 +37,7 @@ def main() -> int:
 
     app = QApplication([])
     win = MainWindow()
-    win.setGeometry(0, 0, 1600, 1000)
+    win.setGeometry(0, 0, *size)
     win.show()
     # a neutral evidence folder, so that no developer's machine path shows in the metadata panel
     import tempfile
@@ -44,6 +53,7 @@ def main() -> int:
         print("analysis failed:", win.last_error.text(), file=sys.stderr)
         return 1
     win.layers_panel.thresholds.loc.setValue(50)
+    win._on_cursor(500, 80)   # the read-out under a point of the pasted head
     result = {}
 
     def capture():

@@ -67,7 +67,7 @@ def test_low_mean_reliability_is_said_once():
 def test_weight_free_scores_are_called_heuristic():
     loc, rel = maps()
     r = read_result(result(loc, None, 0.3, cal=None, engine="splicebuster"))
-    assert r.verdict.score_text == "heuristic score 0.30 (not a probability)"
+    assert r.verdict.score_text == "heuristic score 0.300 (not a probability)"
     assert "not a probability" in r.meaning and "decision point" not in r.meaning.replace("no decision point", "")
     assert r.verdict.category == "inconclusive"
 

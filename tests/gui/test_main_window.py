@@ -268,3 +268,26 @@ def test_install_weights_from_the_banner(qtbot, window, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: "installed" in window.stage.text(), timeout=30_000)
     assert "NOT verified" in window.stage.text()
     assert not window.banner.isVisible()
+
+
+def test_status_bar_readout_and_message_never_cut_a_word_or_overlap(qtbot, window, image_file):
+    """The cursor read-out shows whole fields only (the rest in its tooltip), and it never runs
+    into the status message beside it, at a laptop's width too."""
+    from trufor_desk.gui.fitted_label import ELLIPSIS
+
+    window.resize(1366, 768)
+    window.open_path(image_file("evidence.png"))
+    long_parts = ["x=12 y=34", "RGB=(1, 2, 3)"] + [f"fusion: layer number {i}=0.{i}23" for i in range(12)]
+    window.readout.setText("   ".join(long_parts))
+    window.set_status("Analysed with fusion in 3.9 s (a_rather_long_file_name_for_the_status_bar.jpg) " * 2)
+    qtbot.wait(50)
+    for label, sep in ((window.readout, "   "), (window.status_message, " ")):
+        shown = label.shown_text()
+        assert shown and label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+        kept = shown.removesuffix(" " + ELLIPSIS)
+        assert label.text().startswith(kept)                          # a prefix of whole parts
+        assert label.text()[len(kept):] == "" or label.text()[len(kept):].startswith(sep)
+    assert window.readout.shown_text().endswith(ELLIPSIS) and long_parts[-1] in window.readout.toolTip()
+    r, m = window.readout.geometry(), window.status_message.geometry()
+    assert r.right() < m.left()                                       # side by side, not overlapping
+    assert window.readout.text() == "   ".join(long_parts)            # the whole read-out is kept

@@ -11,8 +11,8 @@ import pytest
 
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.render.verdict import (CATEGORIES, COLOURS, ENFSI_BANDS, STRONG_FRACTION,
-                                        VERBAL_SCALE_EXPLANATION, decide, likelihood_ratio, measure_maps,
-                                        verbal_scale, verdict_for_result)
+                                        VERBAL_SCALE_EXPLANATION, decide, format_score, likelihood_ratio,
+                                        measure_maps, score_meaning, verbal_scale, verdict_for_result)
 
 CAL = {"method": "logistic", "set": "CASIA v2 (test)", "auc": 0.91}
 TRUFOR_LIKE = {"method": "trained detection head", "set": "TruFor training data", "auc": None}
@@ -31,7 +31,7 @@ def test_row1_not_applicable_is_grey_whatever_the_map_and_score():
 def test_row2_flagged_reliable_area_with_calibrated_score_at_or_above_half_is_indicated(p):
     v = decide(p, CAL, FLAGGED, 0.9)
     assert (v.category, v.colour, v.headline) == ("indicated", "red", "Manipulation indicated")
-    assert "4.0 %" in v.explanation and f"{p:.2f}" in v.explanation
+    assert "4.0 %" in v.explanation and f"({format_score(p)})" in v.explanation
 
 
 def test_row3_flagged_reliable_area_with_low_calibrated_score_is_inconclusive():
@@ -91,7 +91,7 @@ def test_strong_fraction_is_the_boundary():
 def test_a_heuristic_score_never_decides_and_is_never_called_a_probability():
     high, low = decide(0.97, None, NONE_FLAGGED, 0.9), decide(0.02, None, NONE_FLAGGED, 0.9)
     assert high.category == low.category == "no_indication"
-    assert high.score_text == "heuristic score 0.97 (not a probability)"
+    assert high.score_text == "heuristic score 0.970 (not a probability)"
     assert "probability" not in high.score_text.replace("not a probability", "")
     assert decide(None, None, 0.0, None).score_text == "no image-level score"
     assert decide(None, CAL, 0.0, None).score_text == "no image-level score"  # calibration without a score
@@ -99,7 +99,9 @@ def test_a_heuristic_score_never_decides_and_is_never_called_a_probability():
 
 def test_a_calibrated_score_is_named_with_its_calibration():
     v = decide(0.83, CAL, NONE_FLAGGED, 0.9)
-    assert v.score_text == "probability 0.83 (calibrated on CASIA v2 (test); logistic; AUC 0.91 there)"
+    assert v.score_text == "probability 0.830 (calibrated; AUC 0.91 on its calibration set)"
+    # the calibration set and model are named once, in the meaning, not again in the score's name
+    assert "calibrated on CASIA v2 (test); logistic; AUC 0.91 there" in score_meaning(0.83, CAL)
     assert v.score_is_probability and v.verbal_scale.startswith("The findings give ")
     assert "AUC" not in decide(0.83, TRUFOR_LIKE, NONE_FLAGGED, 0.9).score_text  # auc None: not printed
 
@@ -235,3 +237,23 @@ def test_uncalibrated_or_missing_calibration_on_the_result():
     loc[:10] = 0.9
     assert "not a probability" in verdict_for_result(result(loc, None, 0.7)).score_text
     assert verdict_for_result(result(loc, None, None, CAL)).score_text == "no image-level score"
+
+
+@pytest.mark.parametrize("score,text", [(0.0, "< 0.001"), (0.0004, "< 0.001"), (0.001, "0.001"), (0.5, "0.500"),
+                                        (0.83, "0.830"), (0.9924, "0.992"), (0.999, "0.999"), (0.9996, "> 0.999"),
+                                        (1.0, "> 0.999")])
+def test_one_score_format_three_decimals_never_a_rounded_certainty(score, text):
+    assert format_score(score) == text
+
+
+@pytest.mark.parametrize("score", [0.9996, 0.9924, 0.2345])
+def test_the_score_reads_the_same_in_every_sentence_of_the_verdict(score):
+    """The bar, the score line and the explanation print one number: never 0.999 beside 1.00."""
+    for frac in (FLAGGED, NONE_FLAGGED):
+        v = decide(score, CAL, frac, 0.9)
+        shown = format_score(score)
+        assert f"probability {shown} " in v.score_text
+        assert f"({shown})" in v.explanation
+        if not shown.startswith(f"{score:.2f}"):
+            assert f"{score:.2f}" not in v.explanation + v.score_text   # e.g. 0.9996 is never "1.00"
+        assert json.loads(json.dumps(v.to_dict()))["score_text"] == v.score_text   # the JSON text: the same

@@ -20,6 +20,7 @@ from tests.conftest import natural_image, requires_kit
 from trufor_desk.case import Case, fixed_clock, load_case, save_case
 from trufor_desk.engines.registry import create_engine
 from trufor_desk.evidence import open_evidence
+from trufor_desk.render.verdict import format_score
 from trufor_desk.report import render_report, write_report
 
 pypdf = pytest.importorskip("pypdf")
@@ -56,7 +57,7 @@ def test_report_states_what_how_and_by_whom(saved_case, report_bytes):
     text = pdf_text(report_bytes)
     ev = case.evidence[0]
     for needle in (ev.sha256, ev.md5, "Dana Scully", "2024-017", "Error level analysis", "TruFor",
-                   WEIGHTS_SHA, "0.8123", "Inconclusive: localized anomalies", "Page 1 of", "Guillaro", "CVPR 2023",
+                   WEIGHTS_SHA, "0.812", "Inconclusive: localized anomalies", "Page 1 of", "Guillaro", "CVPR 2023",
                    "does not prove authenticity", "Shadows on the crane", "crane", case.head_hash,
                    "all checks passed", "2024-03-01"):
         assert needle in text, needle
@@ -247,5 +248,5 @@ def test_trufor_report_prints_the_weights_hash(synth_weights, tmp_path):
     case = implicit_case(ev, result, "Dana Scully", when=WHEN)
     data = render_report(case)
     text = pdf_text(data)
-    assert sha256_file(synth_weights) in text and "Noiseprint++" in text and f"{result.score:.4f}" in text
+    assert sha256_file(synth_weights) in text and "Noiseprint++" in text and format_score(result.score) in text
     assert render_report(implicit_case(ev, result, "Dana Scully", when=WHEN)) == data

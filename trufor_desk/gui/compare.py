@@ -3,14 +3,16 @@ the difference of two equal-size images, or flicking between them.
 
 "Aligned" shows the right source registered onto the left one (the transform comes from
 :mod:`trufor_desk.compare.registration`, estimated once per pair and kept); "As stored"
-shows the pixels as they are.  *Add comparison to case* records what is shown (sources,
+shows the pixels as they are.  The registration (about a second for two 12 MP photos) runs
+on a worker thread of this window's own: the views show the pixels as stored until it
+arrives, and the window stays responsive meanwhile.  *Add comparison to case* records what is shown (sources,
 mode, the visible rectangle, the registration) with its numbers; the work is done by
 :func:`trufor_desk.compare.comparison.build_comparison` through the case controller."""
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
                                QWidget)
@@ -20,6 +22,7 @@ from trufor_desk.errors import UserError
 from trufor_desk.render.layers import apply_lut, composite, heatmap_lut, plain_lut
 
 from .viewer import ImageViewer
+from .worker import Job, JobRunner
 
 MODES = ("Side by side", "Difference", "Flicker")
 ALIGNMENTS = ("As stored", "Aligned")
@@ -70,6 +73,9 @@ class CompareWindow(QWidget):
         lay.addWidget(self.status)
         self.sources: list[tuple] = []   # (name, pixels(), document, layer or None)
         self._registrations: dict[tuple[int, int], object] = {}   # (left, right) -> Registration or refusal
+        self.registration_runner = JobRunner(self)   # its own thread: an analysis may be running meanwhile
+        self._registering: tuple[int, int] | None = None   # the pair being registered now
+        self._generation = 0                              # bumped when the sources change
         self.left.cursorMoved.connect(self.show_cursor)
         self.right.cursorMoved.connect(self.show_cursor)
         self.left_combo.currentIndexChanged.connect(self.update_views)
@@ -85,6 +91,7 @@ class CompareWindow(QWidget):
         """Every open image, and every layer of every analysed image, rendered as RGB."""
         self.sources = []
         self._registrations = {}
+        self._generation += 1   # a registration still running belongs to the old sources
         for doc in self.main.documents:
             self.sources.append((f"{doc.title}", lambda d=doc: d.evidence.rgb, doc, None))
             for layer in doc.layers.values():
@@ -122,31 +129,85 @@ class CompareWindow(QWidget):
 
     def registration(self, left: int, right: int):
         """The transform putting source ``right`` onto ``left`` (identity within one image); raises
-        :class:`UserError` with the one-line reason when the two do not match.  Estimated once per pair."""
-        from trufor_desk.compare.registration import identity, register
-
+        :class:`UserError` with the one-line reason when the two do not match.  Estimated once per
+        pair, on the worker thread; while it runs, this waits for it with the event loop turning
+        (the window stays responsive)."""
         key = (left, right)
         if key not in self._registrations:
-            da, db = self.sources[left][2], self.sources[right][2]
-            ha, wa = da.evidence.rgb.shape[:2]
-            hb, wb = db.evidence.rgb.shape[:2]
-            # about a second for two 12 MP photos, once per pair: a busy cursor, not a worker thread
-            if da is not db:
-                QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-                self.registration_label.setText("Registering the right source onto the left one\u2026")
-                self.registration_label.repaint()  # drawn now, without running the event loop (no re-entry)
-            try:
-                self._registrations[key] = identity((wa, ha), (wb, hb)) if da is db else \
-                    register(da.evidence.rgb, db.evidence.rgb)
-            except UserError as exc:
-                self._registrations[key] = str(exc)
-            finally:
-                if da is not db:
-                    QApplication.restoreOverrideCursor()
-        reg = self._registrations[key]
+            self.start_registration(left, right)
+            self.wait_registration()
+        reg = self._registrations.get(key, "the registration did not finish")
         if isinstance(reg, str):
             raise UserError(reg)
         return reg
+
+    def start_registration(self, left: int, right: int) -> bool:
+        """Register source ``right`` onto ``left`` in the background (within one image: the identity,
+        at once).  True when the result is known or on its way; :meth:`update_views` runs again when it
+        arrives."""
+        from trufor_desk.compare.registration import identity, register
+
+        key = (left, right)
+        if key in self._registrations or self._registering == key:
+            return True
+        da, db = self.sources[left][2], self.sources[right][2]
+        if da is db:
+            ha, wa = da.evidence.rgb.shape[:2]
+            self._registrations[key] = identity((wa, ha), (wa, ha))
+            return True
+        if self.registration_runner.busy:   # another pair is running: this one is started when it ends
+            return True
+        a_rgb, b_rgb, generation = da.evidence.rgb, db.evidence.rgb, self._generation
+
+        def work(progress, cancel):
+            progress(0.0, "registering")
+            try:
+                return generation, key, register(a_rgb, b_rgb)
+            except UserError as exc:
+                return generation, key, str(exc)
+
+        job = Job(work)
+        job.finished.connect(self._registration_done)   # a slot of this GUI-thread object: queued back here
+        job.failed.connect(self._registration_failed)
+        self._registering = key
+        self.registration_label.setText("Registering the right source onto the left one\u2026 (the views show "
+                                        "the pixels as stored until it is done)")
+        self.registration_runner.start(job)
+        return True
+
+    @property
+    def registering(self) -> bool:
+        return self._registering is not None
+
+    def wait_registration(self, timeout_ms: int = 120_000) -> None:
+        """Turn the event loop until no registration runs (``registration``, tests, closing)."""
+        remaining = timeout_ms
+        while (self.registering or self.registration_runner.busy) and remaining > 0:
+            QApplication.processEvents()
+            self.registration_runner.wait(20)
+            remaining -= 20
+        QApplication.processEvents()
+
+    @Slot(object)
+    def _registration_done(self, outcome) -> None:
+        generation, key, reg = outcome
+        self._registering = None
+        if generation == self._generation:
+            self._registrations[key] = reg
+        self._after_registration()
+
+    @Slot(str)
+    def _registration_failed(self, message: str) -> None:
+        self._registering = None
+        self.registration_label.setText(f"Registration failed: {message.splitlines()[0]}")
+
+    def _after_registration(self) -> None:
+        """Show the new result once the worker thread has ended (the next pair may need it)."""
+        if self.registration_runner.busy:
+            QTimer.singleShot(20, self._after_registration)
+            return
+        if self.aligned:
+            self.update_views()
 
     def _aligned_right(self, b: np.ndarray) -> np.ndarray:
         """The right source as shown: registered onto the left one when "Aligned" is chosen."""
@@ -156,10 +217,14 @@ class CompareWindow(QWidget):
         if not self.aligned:
             self.registration_label.setText("Registration: none (as stored)")
             return b
-        try:
-            reg = self.registration(left, right)
-        except UserError as exc:
-            self.registration_label.setText(f"Registration refused: {exc}. Showing the pixels as stored.")
+        key = (left, right)
+        if key not in self._registrations:
+            self.start_registration(left, right)
+            if key not in self._registrations:   # on its way: as stored meanwhile
+                return b
+        reg = self._registrations[key]
+        if isinstance(reg, str):
+            self.registration_label.setText(f"Registration refused: {reg}. Showing the pixels as stored.")
             return b
         self.registration_label.setText(f"Registration: {reg.describe()}")
         return b if reg.model == "identity" and b.shape[:2] == tuple(reversed(reg.size_a)) else resample(b, reg)[0]
@@ -240,4 +305,5 @@ class CompareWindow(QWidget):
 
     def closeEvent(self, ev):  # noqa: N802
         self.flicker.stop()
+        self.registration_runner.wait(30000)   # a registration cannot be cancelled; it ends within seconds
         super().closeEvent(ev)

@@ -119,7 +119,9 @@ class MainWindow(WindowMenus, QMainWindow):
         self.dock_help = self._dock("Help", self.help_panel, Qt.RightDockWidgetArea)
         self.tabifyDockWidget(self.dock_meta, self.dock_help)
         self.dock_meta.raise_()
-        self.resizeDocks([self.dock_layers, self.dock_score], [260, 330], Qt.Horizontal)
+        self.resizeDocks([self.dock_layers, self.dock_score], [260, 380], Qt.Horizontal)
+        # the reading (verdict, score, reliability) gets most of the right column; both scroll
+        self.resizeDocks([self.dock_score, self.dock_meta], [600, 400], Qt.Vertical)
         # both fit whole fields / words into their share of the bar (never cut mid-word, never overlapping)
         self.readout = FittedLabel("", separator="   ")
         self.readout.setToolTip("Position, colour and every layer's value under the cursor.")

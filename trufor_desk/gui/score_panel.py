@@ -28,7 +28,9 @@ def _label(style: str = "") -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
     label.setTextInteractionFlags(Qt.TextSelectableByMouse)
-    label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Minimum)
+    # Preferred, not Minimum: a wrapped label's size hint is its text wrapped at a guessed narrow
+    # width; as a minimum it left the panel taller than its text (a blank band at the end)
+    label.setSizePolicy(QSizePolicy.Preferred, QSizePolicy.Preferred)
     if style:
         label.setStyleSheet(style)
     return label
@@ -114,7 +116,9 @@ class ScorePanel(QScrollArea):
         self.verbal.setText(v.verbal_scale or "")
         self.meaning.setText(reading.meaning)
         self.warnings.setText("\n\n".join("⚠ " + w for w in reading.warnings))
+        self.warnings.setVisible(bool(reading.warnings))   # an empty label would still take a gap
         self.notes.setText("Engine notes:\n" + "\n".join("\u2022 " + n for n in notes) if notes else "")
+        self.notes.setVisible(bool(notes))
         has_rel = reliability is not None
         self.reliability_title.setVisible(True)
         self.reliability.setVisible(has_rel)

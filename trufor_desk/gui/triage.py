@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QApplication, QComboBox, QDoubleSpinBox, QFileDia
                                QMainWindow, QMessageBox, QPushButton, QStyle, QVBoxLayout, QWidget)
 
 from trufor_desk.errors import UserError
-from trufor_desk.render.verdict import CATEGORY_LABELS, CATEGORY_RANK, COLOURS, COLOUR_HEX
+from trufor_desk.render.verdict import CATEGORY_LABELS, CATEGORY_RANK, COLOUR_HEX, COLOURS, format_score
 
 THUMB = 128
 CACHE_SIZE = 1500
@@ -222,7 +222,7 @@ class TriageModel(QAbstractListModel):
             if row["status"] != "ok":
                 return f"{name}\nerror"
             score = row["score"]
-            return f"{name}\n{verdict_text(row)}" + ("" if score is None else f" \u00b7 {score:.2f}")
+            return f"{name}\n{verdict_text(row)}" + ("" if score is None else f" \u00b7 {format_score(score)}")
         if role == Qt.ItemDataRole.DecorationRole:
             known, pm = self.loader.get(row["path"])
             if not known:
@@ -236,7 +236,7 @@ class TriageModel(QAbstractListModel):
                 lines.append(f"verdict: {verdict_text(row)} (at the default thresholds; open the item for the "
                              "full reading)")
             if row["score"] is not None:
-                lines.append(f"score: {row['score']:.4f}")
+                lines.append(f"score: {format_score(row['score'])}")
             if row.get("width"):
                 lines.append(f"size: {row['width']} x {row['height']}")
             if row["error"]:

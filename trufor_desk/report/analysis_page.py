@@ -11,6 +11,7 @@ from .context import ReportContext
 from .figures import LOC_CMAP, base_image, colour, fit, overlay, stretch
 from .layout import CONTENT_W, MARGIN, ColourScale, Panel, fmt
 from .methods import METHODS, Method
+from .score_calibration import calibration_rows
 
 PANEL_GAP = 4.0
 PANEL_COLS = 3
@@ -61,12 +62,10 @@ def analysis_page(doc: ReportContext, a) -> None:
     _figures(doc, a, ev, lt, rt)
     doc.h2("Result and thresholds")
     rows = [("Verdict", v.headline),
-            ("Score", v.score_text + ("" if v.score is None else f"; value {v.score:.4f}"))]
+            ("Score", v.score_text)]
     if v.likelihood_ratio is not None:
         rows.append(("Likelihood ratio", fmt(float(v.likelihood_ratio)) + " (from the calibrated score; "
                      f"calibration set prior {prior_text(r.score_calibration)})"))
-    if r.score_calibration:
-        rows.append(("Score calibration", fmt(r.score_calibration)))
     rows += [("Localization threshold", f"{lt:.2f} (map values above it are shown in the overlay)"),
              ("Map above threshold", f"{100 * v.flagged_fraction:.2f} % of the analysed pixels")]
     if r.reliability is not None:
@@ -81,6 +80,10 @@ def analysis_page(doc: ReportContext, a) -> None:
                                     "reliable"))
     rows.append(("Map meaning", m.map_meaning))
     doc.table(rows, key_w=58, size=8)
+    cal_rows = calibration_rows(r.score_calibration if r.score is not None else None)
+    if cal_rows:
+        doc.h2("Score calibration")
+        doc.table(cal_rows, key_w=58, size=8)
     doc.h2("Parameters")
     params = r.params or {}
     doc.table([(str(k), fmt(val)) for k, val in sorted(params.items())] or [("(none)", "")],

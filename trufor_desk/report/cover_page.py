@@ -3,7 +3,7 @@ Credentials of every evidence item, how to read the report."""
 
 from __future__ import annotations
 
-from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION
+from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION, format_score
 
 from .context import ReportContext
 from .credentials import cover_findings, cover_lines
@@ -12,10 +12,11 @@ from .methods import method_title
 
 
 def short_score(v) -> str:
-    """The score for a narrow column: named a probability only when calibrated."""
+    """The score for a narrow column: named a probability only when calibrated; the number as
+    every output prints it (:func:`~trufor_desk.render.verdict.format_score`)."""
     if v.score is None:
         return "\u2013"
-    return f"probability {v.score:.3f}" if v.score_is_probability else f"heuristic {v.score:.3f}"
+    return ("probability " if v.score_is_probability else "heuristic ") + format_score(v.score)
 
 
 def cover_page(doc: ReportContext) -> None:
@@ -26,11 +27,11 @@ def cover_page(doc: ReportContext) -> None:
     pdf.start_section("Summary", level=0)
     pdf.set_font("DejaVu", "B", 18)
     pdf.set_text_color(20, 40, 80)
-    pdf.multi_cell(0, 9, "Forensic image analysis report", new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 9, "Forensic image analysis report", new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_font("DejaVu", "", 11)
     pdf.set_text_color(60, 60, 60)
     if c.title:
-        pdf.multi_cell(0, 6, clean(c.title, 300), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 6, clean(c.title, 300), new_x="LMARGIN", new_y="NEXT", align="L")
     pdf.set_text_color(0, 0, 0)
     pdf.ln(3)
     v = c.verification

@@ -19,7 +19,7 @@ from trufor_desk.errors import UserError
 class ReportDates:
     report_day: date           # printed
     creation: datetime         # PDF creation date (UTC)
-    basis: str                 # why this date
+    basis: str                 # why this date (printed in brackets after it: no brackets inside)
 
 
 def source_date_epoch() -> datetime | None:
@@ -40,10 +40,10 @@ def report_dates(case) -> ReportDates:
     from trufor_desk.case.model import parse_utc
 
     stamps = [a.created for a in case.analyses if a.created]
-    basis = "day of the latest analysis (UTC)"
+    basis = "day of the latest analysis, UTC"
     if not stamps:
         stamps = [e.time for e in case.audit] or [case.created]
-        basis = "day of the last recorded case activity (UTC)"
+        basis = "day of the last recorded case activity, UTC"
     day = max(parse_utc(s) for s in stamps).date()
     return ReportDates(day, datetime.combine(day, time(0, 0), tzinfo=timezone.utc), basis)
 

@@ -80,7 +80,8 @@ class Layout:
         pdf.start_section(clean(bookmark or text, 120), level=0)
         pdf.set_font("DejaVu", "B", 14)
         pdf.set_text_color(20, 40, 80)
-        pdf.multi_cell(0, 7, clean(text), new_x="LMARGIN", new_y="NEXT")
+        # ragged right: a justified title stretches its word gaps across the page
+        pdf.multi_cell(0, 7, clean(text), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_text_color(0, 0, 0)
         pdf.ln(1.5)
 
@@ -90,7 +91,7 @@ class Layout:
         pdf.ln(1.5)
         pdf.set_font("DejaVu", "B", 10.5)
         pdf.set_text_color(20, 40, 80)
-        pdf.multi_cell(0, 5.5, clean(text), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5.5, clean(text), new_x="LMARGIN", new_y="NEXT", align="L")
         pdf.set_text_color(0, 0, 0)
         pdf.ln(0.5)
 

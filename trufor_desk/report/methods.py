@@ -43,9 +43,11 @@ METHODS: dict[str, Method] = {
         "The reliability map is the double-quantisation evidence per block where that history exists, "
         "Splicebuster's elsewhere. The image-level score is a logistic model, fitted on a named set of real "
         "photographs and their re-shared copies, of the strength of the compression history, the share of the "
-        "image compressed fewer times than the rest and the strength of the best copy-move match; images "
-        "without any JPEG history get no score. The share each detector contributed is recorded in the "
-        "parameters.",
+        "image compressed fewer times than the rest and the strength of the best copy-move match. The score "
+        "needs a JPEG history: a PNG, TIFF or BMP whose pixels still carry the 8x8 lattice of an earlier JPEG "
+        "compression (a JPEG converted to PNG, for example) is analysed as that JPEG and gets a score; an image "
+        "with no JPEG history at all (never compressed, or resampled since its last JPEG save) gets none. The "
+        "share each detector contributed is recorded in the parameters.",
         ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
          "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
          "D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
@@ -60,8 +62,9 @@ METHODS: dict[str, Method] = {
          "copy can only be judged on noise and copy-move evidence.",
          "A re-save coarser than the save before it wipes the earlier layers; a crop after a save is detected "
          "but not localised with.",
-         "Without any JPEG history (PNG, TIFF, screenshots) the map rests on noise statistics and copy-move "
-         "and no score is given.",),
+         "Without any JPEG history (an image never saved as JPEG, such as a screenshot or a camera's PNG or "
+         "TIFF, or a JPEG resized since) the map rests on noise statistics and copy-move and no score is "
+         "given. A PNG converted from a JPEG still carries that JPEG's history and is scored.",),
         "1 = block compressed once in a re-saved JPEG, or unlike the image's noise statistics"),
     "adq": Method(
         "Aligned double quantisation (ADQ)",
@@ -149,6 +152,23 @@ LIMITATIONS = (
     "A score is called a probability only where the engine records how it was calibrated, and then only as "
     "far as the calibration set resembles this image; an uncalibrated score is a heuristic. Compare maps, "
     "reliability and metadata, and consider the image's provenance.",
+    "Compression history (double quantisation, the strongest weight-free trace): it reads only what the "
+    "JPEG saves left. An authentic photograph saved twice (re-shared, edited and re-saved) shows a "
+    "double-compression history everywhere; a later save coarser than the one before, resizing, rotation or "
+    "any resampling erases the earlier traces; an image never compressed as JPEG has none, and then no "
+    "weight-free score is given.",
+    "Copy-move: it finds regions duplicated within the same image only, and natural repetitions (tiles, "
+    "windows, text, foliage, patterned fabric) can match like a clone; flat regions without keypoints are "
+    "not searched. It therefore never decides a verdict alone.",
+    "Noise statistics (Splicebuster, local noise level): the foreign region must be large compared with the "
+    "analysis window; on small images (a few hundred pixels a side), and on flat, saturated, dark or "
+    "heavily denoised ones, the statistics have too little to work with and the reliability map is low; "
+    "strong textures and edges can raise false alarms.",
+    "The weight-free scores are calibrated on CASIA v1.0 development photographs (300 manipulated, 200 "
+    "authentic JPEGs, mostly 384x256) pooled with copies of them re-saved, cropped and downscaled as "
+    "messaging apps do; TruFor's score is its detection head's output, trained on the authors' data. "
+    "Photographs of other sizes, cameras, editors or generators can behave differently; the calibration "
+    "of each score is printed on its analysis page.",
     "Figures are downscaled for printing.",
     "The analyses cover the pixels as decoded (stored orientation, the listed conversions); metadata can be "
     "forged as easily as pixels.",
