@@ -17,7 +17,8 @@ CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.e
         "trufor_desk.engines.trufor.engine", "trufor_desk.engines.trufor.model",
         "trufor_desk.engines.trufor.weights", "trufor_desk.cli.weights", "trufor_desk.hashing",
         "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli.report", "trufor_desk.render.layers",
-        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics", "trufor_desk.batch",
+        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics",
+        "trufor_desk.batch",
         "trufor_desk.cli.batch", "trufor_desk.batch.results", "trufor_desk.cli.evaluate",
         "trufor_desk.cli.analyze", "trufor_desk.cli.args", "trufor_desk.cli.progress",
         "trufor_desk.evaluation.dataset"]

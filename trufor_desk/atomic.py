@@ -9,9 +9,10 @@ one; a failure leaves the old file untouched and no temporary file behind.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO
 
 
 def fsync_dir(folder: str | os.PathLike) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,8 +14,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import natural_image
-from trufor_desk.case import (Case, case_bytes, fixed_clock, load_case, save_case, verify_case)
-from trufor_desk.case import store
+from trufor_desk.case import Case, case_bytes, fixed_clock, load_case, save_case, store, verify_case
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.engines.registry import create_engine
 from trufor_desk.errors import UserError

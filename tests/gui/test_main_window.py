@@ -218,7 +218,7 @@ def test_cursor_readout_and_loupe(window, image_file):
     doc = window.open_path(image_file())
     window._on_cursor(5, 7)
     r, g, b = doc.evidence.rgb[7, 5]
-    assert f"x=5 y=7" in window.readout.text() and f"RGB=({r}, {g}, {b})" in window.readout.text()
+    assert "x=5 y=7" in window.readout.text() and f"RGB=({r}, {g}, {b})" in window.readout.text()
     assert not window.loupe.pixmap().isNull()
 
 

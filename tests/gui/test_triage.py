@@ -12,7 +12,6 @@ from tests.batch.test_batch import make_collection  # noqa: E402
 from trufor_desk.batch import read_results, run_batch  # noqa: E402
 from trufor_desk.errors import UserError  # noqa: E402
 
-
 SCORES = {"a.png": 0.9, "b.jpg": 0.2, "c.PNG": 0.6, "nested/a.png": 0.4}
 FLAGGED = {"a.png": True, "b.jpg": True, "c.PNG": False, "nested/a.png": False}
 # with a calibrated score: a.png indicated; b.jpg inconclusive (region, low score); c.PNG

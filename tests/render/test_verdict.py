@@ -10,9 +10,20 @@ import numpy as np
 import pytest
 
 from trufor_desk.engines.base import AnalysisResult
-from trufor_desk.render.verdict import (CATEGORIES, COLOURS, ENFSI_BANDS, STRONG_FRACTION,
-                                        VERBAL_SCALE_EXPLANATION, decide, format_score, likelihood_ratio,
-                                        measure_maps, score_meaning, verbal_scale, verdict_for_result)
+from trufor_desk.render.verdict import (
+    CATEGORIES,
+    COLOURS,
+    ENFSI_BANDS,
+    STRONG_FRACTION,
+    VERBAL_SCALE_EXPLANATION,
+    decide,
+    format_score,
+    likelihood_ratio,
+    measure_maps,
+    score_meaning,
+    verbal_scale,
+    verdict_for_result,
+)
 
 CAL = {"method": "logistic", "set": "CASIA v2 (test)", "auc": 0.91}
 TRUFOR_LIKE = {"method": "trained detection head", "set": "TruFor training data", "auc": None}

@@ -63,7 +63,8 @@ import json
 import logging
 import os
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from trufor_desk.errors import UserError
 
@@ -123,6 +124,7 @@ def init_local_ray(num_cpus: int) -> None:
     environment at start-up, so PYTHONPATH is extended just for that moment (cheaper
     than a runtime_env, which Ray would build for every worker)."""
     import ray
+
     import trufor_desk
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(trufor_desk.__file__)))

@@ -14,8 +14,9 @@ import csv
 import json
 import os
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,7 @@ def _typed(row: dict) -> dict:
 def iter_jsonl(path: Path) -> Iterable[dict]:
     """Rows of a journal; a torn or garbled line (an interrupted write) is skipped."""
     try:
-        fh = open(path, "r", encoding="utf-8", errors="replace")
+        fh = open(path, encoding="utf-8", errors="replace")
     except FileNotFoundError:
         return
     with fh:

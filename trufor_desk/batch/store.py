@@ -9,14 +9,24 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from trufor_desk.atomic import write_bytes_atomic
 from trufor_desk.errors import UserError
 
 from .jobs import JobSpec
-from .results import COLUMNS, CSV_NAME, JSONL_NAME, csv_cells, iter_jsonl, latest_rows, npz_name, npz_path_for, write_csv
+from .results import (
+    COLUMNS,
+    CSV_NAME,
+    JSONL_NAME,
+    csv_cells,
+    iter_jsonl,
+    latest_rows,
+    npz_name,
+    npz_path_for,
+    write_csv,
+)
 
 __all__ = ["OutputStore"]
 

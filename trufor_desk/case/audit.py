@@ -12,9 +12,9 @@ the report prints the head hash so a printed copy anchors the log.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
 
 from .canonical import sha256_json
 

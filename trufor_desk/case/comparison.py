@@ -62,7 +62,7 @@ class ComparisonRecord:
                 + ("B aligned onto A" if self.registered else "as stored"))
 
     @classmethod
-    def from_doc(cls, d: dict, figures: dict[str, np.ndarray]) -> "ComparisonRecord":
+    def from_doc(cls, d: dict, figures: dict[str, np.ndarray]) -> ComparisonRecord:
         return cls(id=d["id"], sources=[dict(s) for s in d["sources"]], mode=d["mode"],
                    view=tuple(int(v) for v in d["view"]), registered=bool(d["registered"]),
                    registration=dict(d["registration"]), numbers=dict(d["numbers"]),

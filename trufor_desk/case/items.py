@@ -13,7 +13,8 @@ from typing import Any
 
 from trufor_desk.engines.base import AnalysisResult
 
-from .canonical import plain as _plain, sha256_json
+from .canonical import plain as _plain
+from .canonical import sha256_json
 
 
 @dataclass

@@ -23,9 +23,9 @@ import numpy as np
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
-from .audit import (GENESIS_HASH, AuditEntry, Clock, fixed_clock, parse_utc, system_clock,  # noqa: F401
-                    utc_iso, verify_chain)
-from .canonical import arrays_digest, canonical_json, plain as _plain, sha256_json  # noqa: F401 (re-exported)
+from .audit import GENESIS_HASH, AuditEntry, Clock, fixed_clock, parse_utc, system_clock, utc_iso, verify_chain  # noqa: F401
+from .canonical import arrays_digest, canonical_json, sha256_json  # noqa: F401 (re-exported)
+from .canonical import plain as _plain
 from .comparison import record_from
 from .items import AnalysisRecord, Annotation, EvidenceRef, Note  # noqa: F401 (re-exported)
 

@@ -311,7 +311,6 @@ def check_signature(case, signature: dict[str, bytes], member_digests: dict[str,
         return _invalid("the case is signed, but the signature cannot be checked here: the cryptography "
                         "package is not installed (pip install 'trufor-desk[sign]')")
     from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
 
     try:
         statement = json.loads(signature[STATEMENT].decode("utf-8"))

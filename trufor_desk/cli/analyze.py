@@ -23,7 +23,7 @@ from trufor_desk.engines.registry import create_engine, default_engine
 from trufor_desk.errors import UserError
 
 
-def add_analyze_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_analyze_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     a = subparsers.add_parser("analyze", help="analyse images and write .npz results",
                               description="Analyse images. Each result is an .npz with the official TruFor "
                                           "keys (map, conf, score, np++, imgsize) plus provenance.")

@@ -23,14 +23,15 @@ from trufor_desk.errors import UserError
 __all__ = ["add_batch_parser", "run_batch"]
 
 
-def add_batch_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_batch_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments
 
     p = subparsers.add_parser(
         "batch", help="analyse a whole collection into a results folder (resumable)",
         description="Analyse every image in folders (recursively) and glob patterns. Writes OUT_DIR/results.csv "
                     "and results.jsonl (one row per file: path, sha256, width, height, engine, params, score, "
-                    "status, error, seconds, versions, verdict, c2pa_state, c2pa_trust_sha256) and one .npz per image. Rerunning resumes: files whose "
+                    "status, error, seconds, versions, verdict, c2pa_state, c2pa_trust_sha256) and one .npz per "
+                    "image. Rerunning resumes: files whose "
                     "result exists for the same content, engine and parameters are skipped.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
                                                                "(e.g. 'photos/**/*.jpg')")

@@ -13,9 +13,8 @@ from trufor_desk.errors import UserError
 
 
 def _open(case, evidence_id: str, cache: dict):
-    from trufor_desk.evidence import open_evidence
-
     from trufor_desk.case.store import check_evidence
+    from trufor_desk.evidence import open_evidence
 
     if evidence_id in cache:
         return cache[evidence_id]

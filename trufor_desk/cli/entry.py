@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
-from typing import Sequence
+from collections.abc import Sequence
 
 from trufor_desk import __version__
 from trufor_desk.cli.analyze import add_analyze_parser, run_analyze

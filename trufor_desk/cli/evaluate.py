@@ -23,7 +23,7 @@ from trufor_desk.errors import Cancelled, UserError
 __all__ = ["add_evaluate_parser", "run_evaluate"]
 
 
-def add_evaluate_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_evaluate_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     from trufor_desk.engines.registry import engine_names
 
     p = subparsers.add_parser(

@@ -40,7 +40,7 @@ NO_EXAMINER = "not stated"
 # parsers
 
 
-def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_report_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "report", help="write a PDF case report for an image or a .tfcase",
         description="Write a PDF case report. An image is analysed first and reported as an implicit case "
@@ -63,7 +63,7 @@ def add_report_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse
     return p
 
 
-def add_case_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_case_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     p = subparsers.add_parser("case", help="create, extend, show or verify a .tfcase file",
                               description="Case files (.tfcase): evidence with hashes, analyses, notes and a "
                                           "hash-chained audit log.")
@@ -157,10 +157,10 @@ def implicit_case(ev, result, examiner: str | None = None, when: datetime | None
     """A one-image case for ``report IMAGE``: id from the image SHA-256 and the parameters,
     every timestamp ``when`` (SOURCE_DATE_EPOCH or today 00:00 UTC) and no timings, so the
     same image and arguments give the same case and the same report bytes."""
+    from dataclasses import replace
+
     from trufor_desk.case import Case, fixed_clock
     from trufor_desk.case.canonical import canonical_json
-
-    from dataclasses import replace
 
     when = when or _reference_time()
     result = replace(result, timings={})  # timings differ between runs; the report never prints them
@@ -383,8 +383,8 @@ def _case_show(args) -> int:
                                 "registered": r.registered, "numbers": r.numbers, "summary": r.summary()}
                                for r in case.comparisons],
                "notes": len(case.notes), "annotations": len(case.annotations), "audit_entries": len(case.audit),
-               "audit_head": case.head_hash, "signature": v.signature.to_dict(), "ok": v.ok, "problems": [ln for ln in v.lines()
-                                                                      if " ok: " not in ln and "intact" not in ln]}
+               "audit_head": case.head_hash, "signature": v.signature.to_dict(), "ok": v.ok,
+               "problems": [ln for ln in v.lines() if " ok: " not in ln and "intact" not in ln]}
         print(json.dumps(doc, indent=2, sort_keys=True))
         return 0
     _say(f"case {case.case_id}{': ' + case.title if case.title else ''}")

@@ -21,7 +21,7 @@ from trufor_desk.errors import UserError
 __all__ = ["add_weights_parser", "run_weights"]
 
 
-def add_weights_parser(subparsers: "argparse._SubParsersAction[Any]") -> argparse.ArgumentParser:
+def add_weights_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     """Register ``weights`` with its ``install``, ``status`` and ``download`` subcommands."""
     parser = subparsers.add_parser(
         "weights",

@@ -63,7 +63,7 @@ class Numbers:
                 "jpeg_detail": self.jpeg_detail}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Numbers":
+    def from_dict(cls, d: dict) -> Numbers:
         return cls(psnr_db=None if d.get("psnr_db") is None else float(d["psnr_db"]), ssim=float(d["ssim"]),
                    threshold=int(d["threshold"]), fraction_over=float(d["fraction_over"]),
                    overlap_px=int(d["overlap_px"]), mean_abs_diff=float(d["mean_abs_diff"]),

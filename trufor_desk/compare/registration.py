@@ -93,7 +93,7 @@ class Registration:
                 "origin_in_a": [round(v, 3) for v in self.translation]}
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Registration":
+    def from_dict(cls, d: dict) -> Registration:
         return cls(model=str(d["model"]), matrix=[[float(v) for v in row] for row in d["matrix"]],
                    size_a=tuple(int(v) for v in d["size_a"]), size_b=tuple(int(v) for v in d["size_b"]),
                    residual_px=float(d.get("residual_px", 0.0)), inliers=int(d.get("inliers", 0)),

@@ -49,7 +49,7 @@ class Evidence:
     # so JPEG analyses need this to find the file's 8x8 grid in the cropped pixels
     origin: tuple[int, int] = (0, 0)
 
-    def crop(self, x: int, y: int, w: int, h: int) -> "Evidence":
+    def crop(self, x: int, y: int, w: int, h: int) -> Evidence:
         """The same evidence restricted to a rectangle (for analysing a selection).
 
         Hashes and raw bytes stay those of the whole file; the crop is recorded as a

@@ -14,11 +14,9 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 from trufor_desk.errors import UserError
-
 from trufor_desk.render.layers import apply_lut, composite, heatmap_lut, plain_lut
 
 from .viewer import ImageViewer

@@ -47,8 +47,8 @@ class Analysis:
 
     @property
     def label(self) -> str:
-        where = "" if self.rect is None else " on selection {}x{}+{}+{}".format(
-            self.rect[2], self.rect[3], self.rect[0], self.rect[1])
+        r = self.rect
+        where = "" if r is None else f" on selection {r[2]}x{r[3]}+{r[0]}+{r[1]}"
         return f"{self.result.engine}{where}"
 
 

@@ -9,8 +9,8 @@ dialog when it fails.  Each kind of job says what happens to its result.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox

@@ -10,8 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from trufor_desk.render.interpret import read_result
-from trufor_desk.render.layers import (apply_lut, composite, heatmap_lut, low_reliability_lut, mask_outline,
-                                       plain_lut, threshold_index)
+from trufor_desk.render.layers import (
+    apply_lut,
+    composite,
+    heatmap_lut,
+    low_reliability_lut,
+    mask_outline,
+    plain_lut,
+    threshold_index,
+)
 
 from .document import Document, Layer
 

@@ -219,7 +219,7 @@ class ImageViewer(QWidget):
             self.vb.addItem(item)
             self.annotation_items.append(item)
 
-    def link_to(self, other: "ImageViewer") -> None:
+    def link_to(self, other: ImageViewer) -> None:
         self.vb.setXLink(other.vb)
         self.vb.setYLink(other.vb)
 

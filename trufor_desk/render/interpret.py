@@ -12,8 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trufor_desk.render.verdict import (LOW_MEAN_RELIABILITY, STRONG_FRACTION, Verdict, measure_maps,
-                                        score_meaning, stored_score, verdict_for_result)
+from trufor_desk.render.verdict import (
+    LOW_MEAN_RELIABILITY,
+    STRONG_FRACTION,
+    Verdict,
+    measure_maps,
+    score_meaning,
+    stored_score,
+    verdict_for_result,
+)
 
 __all__ = ["Reading", "read_result"]
 

@@ -52,13 +52,15 @@ Qt-free and torch-free: numpy only.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 __all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "COLOUR_HEX", "COLOUR_RGB",
-           "DECISION_POINT", "ENFSI_BANDS", "evidence_basis", "with_basis", "LOW_MEAN_RELIABILITY", "MAX_PIXELS", "STRONG_FRACTION",
+           "DECISION_POINT", "ENFSI_BANDS", "evidence_basis", "with_basis", "LOW_MEAN_RELIABILITY", "MAX_PIXELS",
+           "STRONG_FRACTION",
            "VERBAL_SCALE_EXPLANATION", "MapMeasures", "Verdict", "decide", "likelihood_ratio",
            "format_score", "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale",
            "verdict_for_result"]

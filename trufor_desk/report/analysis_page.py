@@ -41,8 +41,7 @@ def analysis_page(doc: ReportContext, a) -> None:
     r = a.result
     m = METHODS.get(a.engine, Method(a.engine, "No description is recorded for this method.", ()))
     pdf.add_page()
-    where = "" if a.rect is None else " (selection {}x{} at x={}, y={})".format(a.rect[2], a.rect[3],
-                                                                               a.rect[0], a.rect[1])
+    where = "" if a.rect is None else f" (selection {a.rect[2]}x{a.rect[3]} at x={a.rect[0]}, y={a.rect[1]})"
     doc.h1(f"Analysis {a.id}: {m.title} on {ev.id}{where}", f"Analysis {a.id} ({a.engine})")
     lt = float(a.thresholds.get("localization", 0.5))
     rt = float(a.thresholds.get("reliability", 0.5))

@@ -17,14 +17,19 @@ import warnings as _warnings
 from .exif import exif_section
 from .exiv2_tags import exiv2_version, read_exiv2
 from .icc import icc_section
-from .jpeg_structure import (check_pillow_tables, exif_tiff_from_jpeg, jpeg_section, parse_jpeg_markers,
-                             strip_exif_header)
+from .jpeg_structure import (
+    check_pillow_tables,
+    exif_tiff_from_jpeg,
+    jpeg_section,
+    parse_jpeg_markers,
+    strip_exif_header,
+)
 from .model import Metadata
 from .png import png_section
 from .previews import previews_section
 from .thumbnail import thumbnail_section
-from .warnings import collect_warnings, date_order_warnings, exiv2_warnings, malformed_warnings
 from .values import short_error
+from .warnings import collect_warnings, date_order_warnings, exiv2_warnings, malformed_warnings
 from .xmp import history_events, xmp_section
 
 
