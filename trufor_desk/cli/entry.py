@@ -2,7 +2,7 @@
 
 Subcommands: ``analyze`` (run a detector on images, write ``.npz`` results; cli/analyze.py),
 ``weights`` (install / check / download the TruFor checkpoint; cli/weights.py), ``report`` and
-``case`` (cli/report.py), ``evaluate`` (cli/evaluate.py), ``batch`` (cli/batch.py) and ``gui``;
+``case`` (cli/report.py, cli/case.py), ``evaluate`` (cli/evaluate.py), ``batch`` (cli/batch.py) and ``gui``;
 without a subcommand the investigator window opens.  A new subcommand group is a module with
 ``add_<name>_parser(sub)`` (returning its parser) and ``run_<name>(args)``, wired in below: the
 parser's ``run`` default is the function that ``main`` calls.
@@ -26,8 +26,9 @@ from trufor_desk.errors import UserError
 
 def _build_parser() -> argparse.ArgumentParser:
     from trufor_desk.cli.batch import add_batch_parser, run_batch
+    from trufor_desk.cli.case import add_case_parser, run_case
     from trufor_desk.cli.evaluate import add_evaluate_parser, run_evaluate
-    from trufor_desk.cli.report import add_case_parser, add_report_parser, run_case, run_report
+    from trufor_desk.cli.report import add_report_parser, run_report
     from trufor_desk.cli.weights import add_weights_parser, run_weights
 
     p = argparse.ArgumentParser(prog="trufor-desk",

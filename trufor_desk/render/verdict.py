@@ -80,31 +80,13 @@ CATEGORY_RANK = {"indicated": 0, "inconclusive": 1, "no_indication": 2, "not_app
 
 NO_INDICATION = "No indication of manipulation found (not proof of authenticity)"
 
-# (lower bound of the likelihood ratio, band) -- ENFSI Guideline for Evaluative Reporting, 2015
-ENFSI_BANDS: tuple[tuple[float, str], ...] = (
-    (1.0, "no meaningful support"),
-    (2.0, "weak support"),
-    (10.0, "moderate support"),
-    (100.0, "moderately strong support"),
-    (1_000.0, "strong support"),
-    (10_000.0, "very strong support"),
-    (1_000_000.0, "extremely strong support"),
+# the ENFSI verbal scale: render/verbal_scale.py (re-exported)
+from trufor_desk.render.verbal_scale import (  # noqa: E402, F401
+    ENFSI_BANDS,
+    VERBAL_SCALE_EXPLANATION,
+    likelihood_ratio,
+    verbal_scale,
 )
-
-VERBAL_SCALE_EXPLANATION = (
-    "Where an engine's score is calibrated, the report also states it on the verbal scale of the ENFSI "
-    "Guideline for Evaluative Reporting in Forensic Science (2015). The calibrated probability is turned into "
-    "a likelihood ratio: how much more probable the detector's output is if the image was manipulated than if "
-    "it is authentic, i.e. the posterior odds divided by the prior odds of the calibration set (the share of "
-    "manipulated images it held; even odds when not stated). Bands: 1 to 2, no meaningful support either way; "
-    "2 to 10, weak support; 10 to 100, moderate support; 100 to 1,000, moderately strong support; 1,000 to "
-    "10,000, strong support; 10,000 to 1,000,000, very strong support; above 1,000,000, extremely strong "
-    "support. A ratio below 1 supports the proposition that the image is authentic, on the same bands of its "
-    "inverse. The statement concerns the image-level score only, and only as far as the calibration set "
-    "resembles this image's kind and history: it is not the probability that the image was manipulated, "
-    "it is not a probability that anyone did anything, and it does not weigh the other findings of the case "
-    "(maps, metadata, provenance) -- that remains the examiner's task.")
-
 
 # ---------------------------------------------------------------------------------------
 # the verdict
@@ -211,61 +193,6 @@ def score_meaning(score: float | None, calibration: Mapping[str, Any] | None) ->
     return ("This engine's score is a heuristic summary of its map, not a probability of manipulation: it is "
             "not calibrated, so no decision point applies to it. Judge the map; never read a low value as "
             "proof of authenticity.")
-
-
-def likelihood_ratio(p: float, prior_fake: float = 0.5) -> float:
-    """LR = posterior odds / prior odds, from a calibrated probability ``p``."""
-    if not 0.0 < prior_fake < 1.0:
-        raise ValueError(f"prior_fake must lie strictly between 0 and 1, not {prior_fake}")
-    if not 0.0 <= p <= 1.0 or math.isnan(p):
-        raise ValueError(f"a probability lies in [0, 1], not {p}")
-    prior_odds = prior_fake / (1.0 - prior_fake)
-    if p >= 1.0:
-        return math.inf
-    if p <= 0.0:
-        return 0.0
-    return (p / (1.0 - p)) / prior_odds
-
-
-def _band(ratio: float) -> str:
-    band = ENFSI_BANDS[0][1]
-    for lo, name in ENFSI_BANDS:
-        if ratio >= lo:
-            band = name
-    return band
-
-
-def _ratio_text(ratio: float) -> str:
-    if not math.isfinite(ratio) or ratio > 1_000_000:
-        return "more than 1,000,000"
-    if ratio >= 10:
-        return f"about {ratio:,.0f}"
-    return f"about {ratio:.1f}"
-
-
-def verbal_scale(p: float, prior_fake: float = 0.5) -> tuple[float, str, str]:
-    """(likelihood ratio, band, sentence) for a calibrated probability ``p``."""
-    lr = likelihood_ratio(p, prior_fake)
-    if lr >= 1.0:
-        band = _band(lr)
-        if band == ENFSI_BANDS[0][1]:
-            sentence = ("The findings give no meaningful support either way to the propositions that the image "
-                        f"was manipulated or that it is authentic (likelihood ratio {_ratio_text(lr)}).")
-        else:
-            sentence = (f"The findings give {band} for the proposition that the image was manipulated rather "
-                        f"than authentic (likelihood ratio {_ratio_text(lr)}).")
-        return lr, band, sentence
-    inv = math.inf if lr == 0.0 else 1.0 / lr
-    band = _band(inv)
-    if band == ENFSI_BANDS[0][1]:
-        sentence = ("The findings give no meaningful support either way to the propositions that the image "
-                    f"was manipulated or that it is authentic (likelihood ratio about 1/{inv:.1f}).")
-    else:
-        ratio = "below 1/1,000,000" if not math.isfinite(inv) or inv > 1_000_000 else \
-            f"about 1/{inv:,.0f}" if inv >= 10 else f"about 1/{inv:.1f}"
-        sentence = (f"The findings give {band} for the proposition that the image is authentic rather than "
-                    f"manipulated (likelihood ratio {ratio}).")
-    return lr, band, sentence
 
 
 def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_reliable_fraction: float,
