@@ -157,3 +157,23 @@ def test_score_is_the_joint_model_of_its_recorded_features(engine, tmp_path):
     feats = json.loads(alone.provenance["engine_details_json"])["score_features"]
     assert set(feats) == {"log_dq_gain", "log_once_share"}
     assert alone.score == pytest.approx(calibrated_score("fusion_history", feats)[0], abs=1e-4)
+
+
+def test_a_heic_photo_says_what_does_not_apply(engine, tmp_path):
+    """A HEIC photo has no JPEG history: the result says so, names what does apply, and gives no
+    score rather than one calibrated on JPEGs."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.evidence import open_evidence
+
+    pillow_heif.register_heif_opener()
+    path = tmp_path / "phone.heic"
+    Image.fromarray(natural_content(192, 256, 3)).save(path, quality=80)
+    res = engine.analyze(open_evidence(path))
+    assert res.score is None and res.score_calibration is None
+    text = " ".join(res.notes)
+    assert "HEIF/HEIC/AVIF photo" in text and "noise statistics and copy-move" in text
+    assert "no image-level score" in text
+    assert "adq_single" not in res.extras

@@ -80,6 +80,9 @@ def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.Analys
     return "; ".join(parts)
 
 
+HEVC_FORMATS = ("HEIF", "HEIC", "AVIF")  # decoded by pillow-heif / Pillow: no JPEG tables, another codec
+
+
 class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
@@ -167,6 +170,10 @@ class FusionEngine:
                              "copy-move")
         else:
             notes.append(f"{hist.note}; the map rests on noise statistics (Splicebuster) and copy-move")
+            if str(getattr(evidence, "format", "")).upper() in HEVC_FORMATS:
+                notes.append("a HEIF/HEIC/AVIF photo: its own (HEVC or AV1) compression is not analysed by any "
+                             "weight-free detector here, and its pixels carry no earlier JPEG compression to read; "
+                             "what applies is the noise statistics and copy-move")
             notes.append("no image-level score: the score is calibrated for images with a JPEG history only")
         if cm is not None and cm.localization.max() > 0.5:
             notes.append(f"copy-move: a region cloned within the image was verified (weight {w_cm:.2f} in the map; "
