@@ -18,5 +18,15 @@ class WeightsError(UserError):
     """A checkpoint that is missing, corrupt, unsafe or of the wrong layout."""
 
 
+class NotOfficialWeights(WeightsError):
+    """A checkpoint that loads but is not the published release (e.g. fine-tuned): installing
+    it needs ``force`` (``--force``, or the window's confirmation), and it is then marked
+    unverified.  ``reason`` is what differs, without the advice on how to force it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason} (nothing installed; use --force to install it anyway, unverified)")
+        self.reason = reason
+
+
 class Cancelled(Exception):
     """Raised inside an engine when the caller's cancel() returned True."""

@@ -757,3 +757,13 @@ def test_cli_keeps_a_global_weights_option():
     cli_weights.add_weights_parser(sub)
     args = parser.parse_args(["--weights", "x.pth", "weights", "status"])
     assert args.weights == "x.pth" and args.command == "weights" and args.weights_command == "status"
+
+
+def test_a_checkpoint_that_is_not_the_release_is_refused_with_a_typed_error(tmp_path):
+    """The window asks before forcing it: it branches on the type, not on the message's words."""
+    from trufor_desk.errors import NotOfficialWeights
+
+    with pytest.raises(NotOfficialWeights) as info:
+        w.install_weights(save_ckpt(tmp_path / "tuned.pth.tar", make_state(SMALL_SHAPES)),
+                          expected_ckpt_sha256="0" * 64, dest_dir=tmp_path / "data")
+    assert "--force" in str(info.value) and "--force" not in info.value.reason

@@ -50,9 +50,14 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    warnings.simplefilter("ignore")  # the CLI speaks through its own error lines only
     parser = _build_parser()
     args = parser.parse_args(argv)
+    with warnings.catch_warnings():  # the CLI speaks through its own error lines only (this call)
+        warnings.simplefilter("ignore")
+        return _dispatch(args)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     try:
         run = getattr(args, "run", None)
         if run is not None:

@@ -13,7 +13,8 @@ linked side-by-side views.
 :func:`install` measures whether the running PySide6 has the defect and, only then,
 wraps ``emit`` so that it supplies the missing reference.  With a PySide6 that returns a
 proper reference, nothing is changed.  Importing any ``trufor_desk.gui`` module that
-creates signals or pyqtgraph items installs it.
+creates signals or pyqtgraph items imports the package first, whose ``__init__`` installs it
+(the only caller).
 """
 
 from __future__ import annotations

@@ -181,23 +181,27 @@ class JobController(QObject):
 
     def install_weights(self, path: str, force: bool = False) -> None:
         from trufor_desk.engines.trufor.weights import install_weights
+        from trufor_desk.errors import NotOfficialWeights
+
+        def work(progress, cancel):
+            try:
+                return install_weights(path, force=force)
+            except NotOfficialWeights as exc:  # not an error yet: the examiner may install it anyway
+                return {"not_official": exc.reason}
 
         self._install_path = path
-        self._run_weights_job(lambda progress, cancel: install_weights(path, force=force), "Weights installation",
-                              "Installing weights…", self._install_failed)
+        self._run_weights_job(work, "Weights installation", "Installing weights…")
 
-    def _install_failed(self, message: str) -> None:
+    def _not_official(self, reason: str) -> None:
         """A checkpoint that loads but is not the official release (e.g. fine-tuned) may
         still be installed on purpose; it is then recorded and shown as unverified."""
         self.set_busy(False)
-        if "install it anyway" in message and self.win.ask(
-                "Not the official TruFor release",
-                message.split(" (nothing installed")[0] + ".\n\nInstall it anyway, marked as UNVERIFIED? "
-                "Every result will record its SHA-256."):
+        if self.win.ask("Not the official TruFor release",
+                        reason + ".\n\nInstall it anyway, marked as UNVERIFIED? Every result will record its SHA-256."):
             path = self._install_path
             self.when_idle(lambda: self.win.install_weights(path, force=True))
             return
-        self.fail(message)
+        self.fail(reason + " (nothing installed)")
 
     def download_weights_dialog(self) -> None:
         from trufor_desk.engines.trufor.weights import OFFICIAL_URL, download_weights
@@ -222,6 +226,9 @@ class JobController(QObject):
         self._start(work, title, label, label, self._weights_installed, failed)
 
     def _weights_installed(self, record: dict, secs: float) -> None:
+        if "not_official" in record:
+            self._not_official(record["not_official"])
+            return
         w = self.win
         w.refresh_weights_banner()
         state = "verified" if record.get("verified") else "NOT verified"

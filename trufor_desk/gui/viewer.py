@@ -14,7 +14,6 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from . import emit_refcount  # noqa: F401  before pyqtgraph emits its first signal
 from .pyramid import Pyramid
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)

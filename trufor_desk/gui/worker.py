@@ -16,8 +16,6 @@ from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from trufor_desk.errors import Cancelled, UserError
 
-from . import emit_refcount  # noqa: F401  progress is emitted from Python, once per step
-
 
 class Job(QObject):
     progress = Signal(float, str)

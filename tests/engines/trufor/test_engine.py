@@ -144,3 +144,21 @@ def test_cache_reloads_when_the_file_changes(tmp_path, synth_weights):
     os.utime(copy, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
     assert load_model(copy, "cpu") is not first
     eng_mod._CACHE.clear()
+
+
+def test_strict_fp32_is_scoped_to_the_run():
+    """fp32 on CUDA switches TF32 off for the run only: the process's own settings come back."""
+    import torch
+
+    from trufor_desk.engines.trufor.engine import _strict_fp32
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    try:
+        torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = True
+        with _strict_fp32(True):
+            assert not torch.backends.cudnn.allow_tf32 and not torch.backends.cuda.matmul.allow_tf32
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        with _strict_fp32(False):
+            assert torch.backends.cudnn.allow_tf32
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved

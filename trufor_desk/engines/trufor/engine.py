@@ -9,6 +9,7 @@ sigmoid(detection logit), ``np++`` = the Noiseprint++ map.
 
 from __future__ import annotations
 
+import contextlib
 import platform
 import threading
 import time
@@ -55,6 +56,25 @@ def check_precision(precision: str, device: str) -> None:
         raise UserError(f"unknown precision {precision!r} (choose from {', '.join(PRECISION_CHOICES)})")
     if precision == "fp16" and device == "cpu":
         raise UserError("fp16 is for GPUs; on the CPU use bf16 or fp32")
+
+
+@contextlib.contextmanager
+def _strict_fp32(on: bool):
+    """cuDNN convolutions and CUDA matmuls default to TF32 on Ampere and later (10-bit
+    mantissa): "fp32" must mean float32 arithmetic, as on the CPU and in the goldens.
+    Switched off for this run only; the process's own settings are restored after it."""
+    if not on:
+        yield
+        return
+    import torch
+
+    saved = (torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 @dataclass(frozen=True)
@@ -128,7 +148,6 @@ class TruForEngine:
 
     def analyze(self, evidence, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:
-        import torch
 
         from .model import MIN_SIDE, RunOptions, image_to_tensor
 
@@ -142,17 +161,13 @@ class TruForEngine:
         ck.step(0.0, "Loading TruFor weights")
         model = load_model(self.weights_path, self.device)
         t_load = time.perf_counter() - t0
-        if self.device.startswith("cuda") and self.precision == "fp32":
-            # cuDNN convolutions default to TF32 on Ampere and later (10-bit mantissa):
-            # "fp32" must mean float32 arithmetic, as on the CPU and in the goldens.
-            torch.backends.cudnn.allow_tf32 = False
-            torch.backends.cuda.matmul.allow_tf32 = False
         opts = RunOptions(band_tokens=self.band_tokens, dncnn_tile=self.dncnn_tile, precision=self.precision)
         run_ck = ck.sub(0.02, 1.0)
         t1 = time.perf_counter()
         x = image_to_tensor(rgb, self.device)
         stage_s: dict[str, float] = {}
-        out = model.net.run(x, opts, step=run_ck.step, timings=stage_s)
+        with _strict_fp32(self.device.startswith("cuda") and self.precision == "fp32"):
+            out = model.net.run(x, opts, step=run_ck.step, timings=stage_s)
         res = logits_to_outputs(out)
         t_run = time.perf_counter() - t1
         all_params = self.params()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from trufor_desk.atomic import atomic_open, fsync_dir
-from trufor_desk.errors import WeightsError
+from trufor_desk.errors import NotOfficialWeights, WeightsError
 from trufor_desk.hashing import file_digests
 
 from .load import _load
@@ -144,10 +144,7 @@ def _install(
         record["zip_sha256"] = digests["sha256"]
         problems += _zip_problems(digests, expected_zip_md5, expected_zip_sha256, "zip ")
         if problems and not force:
-            raise WeightsError(
-                f"{name} is not the published TruFor release: " + "; ".join(problems)
-                + " (nothing installed; use --force to install it anyway, unverified)"
-            )
+            raise NotOfficialWeights(f"{name} is not the published TruFor release: " + "; ".join(problems))
 
     final = dest / CHECKPOINT_NAME
     tmp: Path | None = _temp_in(dest, ".part")
@@ -181,10 +178,8 @@ def _install(
         if sha != expected_ckpt_sha256.lower():
             problems.append(_mismatch("checkpoint SHA-256", sha, expected_ckpt_sha256))
             if not force:
-                raise WeightsError(
-                    f"{name} does not contain the official TruFor checkpoint: " + "; ".join(problems)
-                    + " (nothing installed; use --force to install it anyway, unverified)"
-                )
+                raise NotOfficialWeights(f"{name} does not contain the official TruFor checkpoint: "
+                                         + "; ".join(problems))
 
         try:
             os.replace(tmp, final)
