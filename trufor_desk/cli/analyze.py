@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from trufor_desk.atomic import output_target, save_npz_atomic
-from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments, c2pa_trust_from
+from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments, c2pa_trust_from, engine_from_args
 from trufor_desk.cli.messages import error
 from trufor_desk.cli.progress import PercentBar
-from trufor_desk.engines.registry import create_engine, default_engine
 from trufor_desk.errors import UserError
 
 
@@ -33,8 +32,6 @@ def add_analyze_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.
                    help="output file (one image) or folder; default: the current directory")
     a.add_argument("--json", action="store_true", help="print one JSON object per image on stdout")
     add_c2pa_trust_argument(a)
-    a.add_argument("--band-tokens", type=int, default=None, metavar="N",
-                   help="advanced: tokens per band in full-resolution stages (memory/speed trade-off)")
     return a
 
 
@@ -59,12 +56,6 @@ def _outputs_for(images: list[str], out: str | None) -> list[Path]:
     return [output_target(t, images, ".npz") for t in targets]
 
 
-def _make_engine(args):
-    name = args.engine or default_engine(args.weights)
-    return create_engine(name, weights=args.weights, device=args.device, precision=args.precision,
-                         band_tokens=args.band_tokens)
-
-
 def run_analyze(args) -> int:
     from trufor_desk.errors import WeightsError
     from trufor_desk.evidence import open_evidence
@@ -72,7 +63,7 @@ def run_analyze(args) -> int:
 
     targets = _outputs_for(args.images, args.out)
     trust = c2pa_trust_from(args)
-    engine = _make_engine(args)
+    engine = engine_from_args(args)
     failures = 0
     for img, target in zip(args.images, targets):
         bar = PercentBar(Path(img).name)

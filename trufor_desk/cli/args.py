@@ -18,6 +18,22 @@ def add_engine_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--precision", default="fp32", choices=("fp32", "bf16", "fp16"),
                    help="TruFor arithmetic: fp32 (default, exact); bf16 (CPU/GPU) and fp16 (GPU) are faster "
                         "and approximate")
+    p.add_argument("--band-tokens", type=int, default=None, metavar="N",
+                   help="advanced: tokens per band in TruFor's full-resolution stages (memory/speed trade-off)")
+
+
+def engine_options(args: argparse.Namespace) -> dict:
+    """The options :func:`add_engine_arguments` parsed, as ``create_engine`` takes them."""
+    return {"weights": args.weights, "device": args.device, "precision": args.precision,
+            "band_tokens": getattr(args, "band_tokens", None)}
+
+
+def engine_from_args(args: argparse.Namespace):
+    """The engine every command that analyses builds from the same options (analyze, report,
+    case add): the one named, else TruFor when weights resolve, else the weight-free default."""
+    from trufor_desk.engines.registry import create_engine, default_engine
+
+    return create_engine(args.engine or default_engine(args.weights), **engine_options(args))
 
 
 def add_c2pa_trust_argument(p: argparse.ArgumentParser) -> None:

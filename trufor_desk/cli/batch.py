@@ -86,7 +86,8 @@ def run_batch(args: argparse.Namespace) -> int:
     bar = _Progress()
     try:
         summary = run(args.inputs, args.out, engine=args.engine, weights=args.weights, device=args.device,
-                      precision=args.precision, backend=args.backend, workers=args.workers,
+                      precision=args.precision, engine_options={"band_tokens": args.band_tokens},
+                      backend=args.backend, workers=args.workers,
                       ray_address=args.ray_address, cpus_per_worker=args.cpus_per_worker,
                       gpus_per_worker=args.gpus_per_worker, progress=bar, c2pa_trust=c2pa_trust_from(args))
     except UserError as exc:

@@ -86,10 +86,9 @@ def _progress():
 
 
 def _analyse(ev, args):
-    from trufor_desk.engines.registry import create_engine, default_engine
+    from trufor_desk.cli.args import engine_from_args
 
-    name = args.engine or default_engine(args.weights)
-    engine = create_engine(name, weights=args.weights, device=args.device, precision=args.precision)
+    engine = engine_from_args(args)
     bar = _progress()
     try:
         return engine.analyze(ev, progress=bar)
