@@ -31,7 +31,7 @@ from trufor_desk.cli import weights as cli_weights
 from trufor_desk.engines.trufor import weights as w
 from trufor_desk.errors import WeightsError
 
-KIT = Path(__file__).resolve().parents[2].parent / "shared" / "trufor-parity"
+KIT = Path(__file__).resolve().parents[4].parent / "shared" / "trufor-parity"
 MANIFEST = KIT / "state_dict_manifest.tsv"
 
 SMALL_SHAPES = {
@@ -238,7 +238,7 @@ def test_module_import_does_not_import_torch():
         "print('torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).resolve().parents[2])
+                         cwd=Path(__file__).resolve().parents[4])
     assert out.stdout.strip() == "False"
 
 
