@@ -10,7 +10,7 @@ be saved as ``.npz`` files that load with ``allow_pickle=False``.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -55,6 +55,27 @@ class Checkpoint:
         return Checkpoint(self._progress, self._cancel,
                           self._start + self._span * start, self._span * (end - start))
 
+
+
+def resolve_params(engine: str, defaults: Mapping[str, Any], params: Mapping[str, Any] | None,
+                   fixed: Iterable[str] = ()) -> dict[str, Any]:
+    """The parameters an analysis runs with: ``defaults`` updated by ``params``.
+
+    The one resolver of every engine, so that none accepts a parameter it does not have or
+    records one it never applies: an unknown name is a :class:`~trufor_desk.errors.UserError`
+    naming the known ones, and a ``fixed`` one (set when the engine is created, or a
+    constant of this version) may only be passed with the value it already has."""
+    from trufor_desk.errors import UserError
+
+    given = dict(params or {})
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise UserError(f"{engine}: unknown parameter(s) {', '.join(unknown)} (known: {', '.join(defaults)})")
+    for name in fixed:
+        if name in given and given[name] != defaults[name]:
+            raise UserError(f"{engine}: {name} cannot be changed per analysis (it is {defaults[name]!r}; "
+                            "set it when the engine is created, if it is an option)")
+    return {**defaults, **given}
 
 
 # -- provenance: engines/provenance.py, re-exported here for the engines' one import ----------

@@ -75,7 +75,14 @@ from typing import Any
 import numpy as np
 
 from trufor_desk import __version__
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
+from trufor_desk.engines.base import (
+    AnalysisResult,
+    CancelFn,
+    Checkpoint,
+    ProgressFn,
+    resolve_params,
+    standard_provenance,
+)
 from trufor_desk.engines.classical.copymove_dense import (
     COMPUTE,
     DENSE_DEFAULTS,
@@ -137,13 +144,7 @@ class CopyMoveEngine:
         computed here, and only when a clone was found."""
         import cv2
 
-        unknown = set(params or {}) - set(DEFAULTS)
-        if unknown:
-            from trufor_desk.errors import UserError
-
-            raise UserError(f"copymove: unknown parameter(s) {', '.join(sorted(unknown))} "
-                            f"(known: {', '.join(DEFAULTS)})")
-        p = {**DEFAULTS, **(params or {})}
+        p = resolve_params(ENGINE_NAME, DEFAULTS, params)
         cp = Checkpoint(progress, cancel)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, resolve_params
 
 from ._jpeg_common import base_provenance, recompress, robust_unit
 
@@ -64,8 +64,8 @@ class ElaEngine:
     def analyze(self, evidence, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:
         ck = Checkpoint(progress, cancel)
-        all_params = self.params()
-        all_params.update(params or {})
+        all_params = resolve_params(self.name, self.params(), params,
+                                    fixed=("window", "ratio_span", "pixel_layer_percentile"))
         quality = int(all_params["quality"])
         t0 = time.perf_counter()
         ck.step(0.0, f"ELA: re-encoding at quality {quality}")

@@ -103,8 +103,7 @@ class FusionEngine:
 
         ck = base.Checkpoint(progress, cancel)
         t0 = time.perf_counter()
-        p = dict(self.DEFAULTS)
-        p.update(params or {})
+        p = base.resolve_params(self.name, self.DEFAULTS, params)
         timings: dict[str, float] = {}
         notes: list[str] = []
 

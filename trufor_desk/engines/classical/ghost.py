@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details, resolve_params
 
 from ._jpeg_common import base_provenance, estimate_quality, is_jpeg, jpeg_tables, recompress
 
@@ -108,8 +108,7 @@ class GhostEngine:
         import cv2
 
         ck = Checkpoint(progress, cancel)
-        all_params = self.params()
-        all_params.update(params or {})
+        all_params = resolve_params(self.name, self.params(), params)
         qualities = [int(q) for q in all_params["qualities"]]
         b = int(all_params["window"])
         t0 = time.perf_counter()

@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details
+from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, add_details, resolve_params
 
 from . import dq_model
 from ._jpeg_common import (
@@ -311,8 +311,7 @@ class JpegEngine:
         t0 = time.perf_counter()
         rgb = evidence.rgb
         h, w = rgb.shape[:2]
-        all_params = self.params()
-        all_params.update(params or {})
+        all_params = resolve_params(self.name, self.params(), params, fixed=tuple(self.params()))
         prov = base_provenance(evidence, method="Nikoukhah et al., ZERO JPEG grid, 2021; "
                                                 "Bianchi & Piva, double quantisation, IEEE TIFS 2012")
         notes: list[str] = []

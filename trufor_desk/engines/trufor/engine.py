@@ -20,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from trufor_desk import __version__
-from trufor_desk.engines.base import AnalysisResult, CancelFn, Checkpoint, ProgressFn, standard_provenance
+from trufor_desk.engines.base import (
+    AnalysisResult,
+    CancelFn,
+    Checkpoint,
+    ProgressFn,
+    resolve_params,
+    standard_provenance,
+)
 from trufor_desk.errors import EvidenceError, UserError, WeightsError
 from trufor_desk.hashing import sha256_file
 
@@ -170,8 +177,7 @@ class TruForEngine:
             out = model.net.run(x, opts, step=run_ck.step, timings=stage_s)
         res = logits_to_outputs(out)
         t_run = time.perf_counter() - t1
-        all_params = self.params()
-        all_params.update(params or {})
+        all_params = resolve_params(self.name, self.params(), params, fixed=tuple(self.params()))
         prov = standard_provenance(
             evidence, method="Guillaro, Cozzolino, Sinha, Marra, Verdoliva, TruFor, CVPR 2023",
             device=self.device, device_name=None if self.device == "cpu" else _device_name(self.device),
