@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import sys
 from datetime import datetime, time, timezone
@@ -31,8 +30,7 @@ from trufor_desk.errors import UserError
 
 __all__ = ["add_report_parser", "run_report", "implicit_case", "is_case_file"]
 
-NO_EXAMINER = "not stated"
-
+from trufor_desk.case.implicit import NO_EXAMINER, is_case_file  # noqa: E402, F401 - re-exported
 
 # ---------------------------------------------------------------------------------------
 # parsers
@@ -59,19 +57,6 @@ def add_report_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.A
     p.add_argument("--no-pdfa", action="store_true", help="do not declare PDF/A-2B")
     add_c2pa_trust_argument(p)
     return p
-
-
-def is_case_file(path: str | os.PathLike) -> bool:
-    """True for a zip holding case.json (decided by content, not the extension)."""
-    import zipfile
-
-    try:
-        if not zipfile.is_zipfile(path):
-            return False
-        with zipfile.ZipFile(path) as zf:
-            return "case.json" in zf.namelist()
-    except OSError:
-        return False
 
 
 def _progress():
@@ -107,25 +92,11 @@ def _reference_time() -> datetime:
 
 
 def implicit_case(ev, result, examiner: str | None = None, when: datetime | None = None, c2pa_trust=None):
-    """A one-image case for ``report IMAGE``: id from the image SHA-256 and the parameters,
-    every timestamp ``when`` (SOURCE_DATE_EPOCH or today 00:00 UTC) and no timings, so the
-    same image and arguments give the same case and the same report bytes."""
-    from dataclasses import replace
+    """``case.implicit.implicit_case`` dated ``when``, by default SOURCE_DATE_EPOCH or today
+    00:00 UTC (:func:`_reference_time`)."""
+    from trufor_desk.case.implicit import implicit_case as build
 
-    from trufor_desk.case import Case, fixed_clock
-    from trufor_desk.case.canonical import canonical_json
-
-    when = when or _reference_time()
-    result = replace(result, timings={})  # timings differ between runs; the report never prints them
-    key = {"image_sha256": ev.sha256, "engine": result.engine, "engine_version": result.engine_version,
-           "params": result.params, "weights_sha256": result.provenance.get("weights_sha256") or "",
-           "device": result.provenance.get("device") or "", "rect": None}
-    case_id = "IMG-" + hashlib.sha256(canonical_json(json.loads(json.dumps(key, default=str)))).hexdigest()[:16]
-    case = Case(case_id, examiner or NO_EXAMINER, title=f"Examination of {Path(ev.path).name}",
-                clock=fixed_clock(when))
-    ref = case.add_evidence(ev, c2pa_trust=c2pa_trust)
-    case.add_analysis(ref.id, result)
-    return case
+    return build(ev, result, when or _reference_time(), examiner=examiner, c2pa_trust=c2pa_trust)
 
 
 def _password(args) -> str | None:
