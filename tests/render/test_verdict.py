@@ -268,3 +268,13 @@ def test_the_score_reads_the_same_in_every_sentence_of_the_verdict(score):
         if not shown.startswith(f"{score:.2f}"):
             assert f"{score:.2f}" not in v.explanation + v.score_text   # e.g. 0.9996 is never "1.00"
         assert json.loads(json.dumps(v.to_dict()))["score_text"] == v.score_text   # the JSON text: the same
+
+
+def test_the_likelihood_ratio_reads_the_same_in_the_verbal_line_and_the_report_table():
+    from trufor_desk.render.verbal_scale import ratio_text, verbal_scale
+
+    for p in (0.999999999, 0.992, 0.7, 0.55, 0.45, 0.2, 0.01, 1e-9):
+        lr, _, sentence = verbal_scale(p, 0.6)
+        assert f"(likelihood ratio {ratio_text(lr)})" in sentence
+    assert ratio_text(87.3729) == "about 87" and ratio_text(1 / 3.2) == "about 1/3.2"
+    assert ratio_text(0.0) == "below 1/1,000,000" and ratio_text(float("inf")) == "more than 1,000,000"

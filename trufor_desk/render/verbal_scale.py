@@ -66,6 +66,17 @@ def _ratio_text(ratio: float) -> str:
     return f"about {ratio:.1f}"
 
 
+def ratio_text(lr: float) -> str:
+    """A likelihood ratio in the words every output uses: "about 87", "about 1/3.2", "more than
+    1,000,000", "below 1/1,000,000" (the verbal line and the report's table say the same)."""
+    if lr >= 1.0:
+        return _ratio_text(lr)
+    inv = math.inf if lr == 0.0 else 1.0 / lr
+    if not math.isfinite(inv) or inv > 1_000_000:
+        return "below 1/1,000,000"
+    return f"about 1/{inv:,.0f}" if inv >= 10 else f"about 1/{inv:.1f}"
+
+
 def verbal_scale(p: float, prior_fake: float = 0.5) -> tuple[float, str, str]:
     """(likelihood ratio, band, sentence) for a calibrated probability ``p``."""
     lr = likelihood_ratio(p, prior_fake)
@@ -82,10 +93,8 @@ def verbal_scale(p: float, prior_fake: float = 0.5) -> tuple[float, str, str]:
     band = _band(inv)
     if band == ENFSI_BANDS[0][1]:
         sentence = ("The findings give no meaningful support either way to the propositions that the image "
-                    f"was manipulated or that it is authentic (likelihood ratio about 1/{inv:.1f}).")
+                    f"was manipulated or that it is authentic (likelihood ratio {ratio_text(lr)}).")
     else:
-        ratio = "below 1/1,000,000" if not math.isfinite(inv) or inv > 1_000_000 else \
-            f"about 1/{inv:,.0f}" if inv >= 10 else f"about 1/{inv:.1f}"
         sentence = (f"The findings give {band} for the proposition that the image is authentic rather than "
-                    f"manipulated (likelihood ratio {ratio}).")
+                    f"manipulated (likelihood ratio {ratio_text(lr)}).")
     return lr, band, sentence

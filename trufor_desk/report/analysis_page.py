@@ -63,7 +63,9 @@ def analysis_page(doc: ReportContext, a) -> None:
     rows = [("Verdict", v.headline),
             ("Score", v.score_text)]
     if v.likelihood_ratio is not None:
-        rows.append(("Likelihood ratio", fmt(float(v.likelihood_ratio)) + " (from the calibrated score; "
+        from trufor_desk.render.verbal_scale import ratio_text
+
+        rows.append(("Likelihood ratio", ratio_text(float(v.likelihood_ratio)) + " (from the calibrated score; "
                      f"calibration set prior {prior_text(r.score_calibration)})"))
     rows += [("Localization threshold", f"{lt:.2f} (map values above it are shown in the overlay)"),
              ("Map above threshold", f"{100 * v.flagged_fraction:.2f} % of the analysed pixels")]
