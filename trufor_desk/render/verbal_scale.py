@@ -80,20 +80,13 @@ def ratio_text(lr: float) -> str:
 def verbal_scale(p: float, prior_fake: float = 0.5) -> tuple[float, str, str]:
     """(likelihood ratio, band, sentence) for a calibrated probability ``p``."""
     lr = likelihood_ratio(p, prior_fake)
-    if lr >= 1.0:
-        band = _band(lr)
-        if band == ENFSI_BANDS[0][1]:
-            sentence = ("The findings give no meaningful support either way to the propositions that the image "
-                        f"was manipulated or that it is authentic (likelihood ratio {_ratio_text(lr)}).")
-        else:
-            sentence = (f"The findings give {band} for the proposition that the image was manipulated rather "
-                        f"than authentic (likelihood ratio {_ratio_text(lr)}).")
-        return lr, band, sentence
-    inv = math.inf if lr == 0.0 else 1.0 / lr
-    band = _band(inv)
+    band = _band(lr if lr >= 1.0 else (math.inf if lr == 0.0 else 1.0 / lr))  # bands are symmetric
     if band == ENFSI_BANDS[0][1]:
         sentence = ("The findings give no meaningful support either way to the propositions that the image "
                     f"was manipulated or that it is authentic (likelihood ratio {ratio_text(lr)}).")
+    elif lr >= 1.0:
+        sentence = (f"The findings give {band} for the proposition that the image was manipulated rather "
+                    f"than authentic (likelihood ratio {ratio_text(lr)}).")
     else:
         sentence = (f"The findings give {band} for the proposition that the image is authentic rather than "
                     f"manipulated (likelihood ratio {ratio_text(lr)}).")

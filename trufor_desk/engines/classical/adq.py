@@ -278,9 +278,7 @@ class AdqEngine:
 
         ck = base.Checkpoint(progress, cancel)
         t0 = time.perf_counter()
-        from trufor_desk.engines.base import resolve_params
-
-        p = resolve_params(self.name, self.DEFAULTS, params)
+        p = base.resolve_params(self.name, self.DEFAULTS, params)
         ck.step(0.0, "double quantisation: reading the file's tables")
         r = run_adq(evidence, p, step=ck.sub(0.02, 0.98).step)
         notes = [r["note"]] if r["note"] else []

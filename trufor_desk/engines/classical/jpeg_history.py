@@ -154,7 +154,6 @@ def expected_llr(llr: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     keep = l <= med0 + max(RELATIVE_NATS[1], RELATIVE_MADS * float(np.median(np.abs(l - med0))))
     if keep.sum() < 8:
         keep = np.ones(l.size, bool)
-    fit = np.zeros(l.size)
     for _ in range(3):
         a = np.c_[np.ones(int(keep.sum())), e[keep]]
         coef = np.linalg.lstsq(a, l[keep], rcond=None)[0]

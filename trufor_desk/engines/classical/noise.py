@@ -71,9 +71,7 @@ class NoiseLevelEngine:
                         if v is not None}
 
     def resolve_params(self, h: int, w: int, params: dict[str, Any] | None) -> dict[str, Any]:
-        from trufor_desk.engines.base import resolve_params
-
-        p = resolve_params(self.name, {**self.DEFAULTS, **self.options}, params)
+        p = base.resolve_params(self.name, {**self.DEFAULTS, **self.options}, params)
         if p["window"] in ("auto", None):
             p["window"] = 32 if min(h, w) < 768 else 64
         p["window"] = int(max(4, min(int(p["window"]), max(h, w))))

@@ -144,9 +144,7 @@ class SplicebusterEngine:
         return int(min(128, max(32, 8 * round(side / 64))))
 
     def resolve_params(self, h: int, w: int, params: dict[str, Any] | None) -> dict[str, Any]:
-        from trufor_desk.engines.base import resolve_params
-
-        p = resolve_params(self.name, {**self.DEFAULTS, **self.options}, params)
+        p = base.resolve_params(self.name, {**self.DEFAULTS, **self.options}, params)
         if p["window"] in ("auto", None):
             p["window"] = self._auto_window(h, w)
         p["window"] = int(max(8, min(int(p["window"]), max(h, w))))
