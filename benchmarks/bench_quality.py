@@ -18,7 +18,7 @@ default (each detector removed in turn, the noise cap lifted), it prints:
 * seconds per image.
 
 * the share of authentic photographs whose verdict is "Manipulation indicated" (the
-  verdict every output prints, ``render/verdict.py``).
+  verdict every output prints, ``verdict/decision.py``).
 
 ``--conditions`` prints one table per engine with a row per condition of evidence as it
 arrives: as stored, the re-shared copies that ``scripts/make_reshared.py`` builds
@@ -48,7 +48,7 @@ from trufor_desk.engines.registry import ENGINES, create_engine  # noqa: E402
 from trufor_desk.evaluation.dataset import discover, load_mask  # noqa: E402
 from trufor_desk.evaluation.metrics import balanced_accuracy, localization_f1, roc_auc  # noqa: E402
 from trufor_desk.evidence import open_evidence  # noqa: E402
-from trufor_desk.render.verdict import verdict_for_result  # noqa: E402
+from trufor_desk.verdict.decision import verdict_for_result  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "trufor-desk"
 RESHARED = ("resave95", "resave85", "crop_resave90", "down75_resave75")

@@ -17,8 +17,9 @@ CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.e
         "trufor_desk.engines.trufor.engine", "trufor_desk.engines.trufor.model",
         "trufor_desk.engines.trufor.weights", "trufor_desk.cli.weights", "trufor_desk.hashing",
         "trufor_desk.case", "trufor_desk.report", "trufor_desk.cli.report", "trufor_desk.cli.case",
-        "trufor_desk.render.layers",
-        "trufor_desk.render.interpret", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics",
+        "trufor_desk.render.layers", "trufor_desk.render.verdict_colours", "trufor_desk.verdict",
+        "trufor_desk.verdict.decision", "trufor_desk.verdict.map_measures", "trufor_desk.verdict.verbal_scale",
+        "trufor_desk.verdict.reading", "trufor_desk.evidence.metadata", "trufor_desk.evaluation.metrics",
         "trufor_desk.batch",
         "trufor_desk.cli.batch", "trufor_desk.batch.results", "trufor_desk.cli.evaluate",
         "trufor_desk.cli.analyze", "trufor_desk.cli.args", "trufor_desk.cli.progress",
@@ -73,8 +74,9 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "trufor_desk"
 LAYERS: list[set[str]] = [
     {"gui", "cli"},                              # entry points
     {"report", "batch", "case", "compare"},      # workflows over the core
+    {"verdict"},                                 # the decision on an analysis result, and its reading
     {"engines", "evaluation"},                   # detectors, and their scoring on datasets
-    {"evidence", "render"},                      # opening images; colour maps, readings, verdict
+    {"evidence", "render"},                      # opening images; colour maps, overlay layers, drawing colours
     {"atomic", "hashing", "resources"},          # flat helpers (the bottom layer of DESIGN.md)
     {"errors", "__init__"},                      # exception types and __version__, used everywhere
 ]
@@ -205,6 +207,24 @@ def test_sideways_exceptions_are_still_needed():
     graph = import_graph(PACKAGE_DIR)
     used = {(_group(m), _group(t)) for m, targets in graph.items() for t in targets}
     assert set(SIDEWAYS) <= used, f"no longer needed, remove: {sorted(set(SIDEWAYS) - used)}"
+
+
+def test_the_verdict_is_a_decision_that_draws_nothing():
+    """``verdict/`` decides and words; it never draws: no module of ``render`` (nor of any
+    package but its own, the errors and the bottom helpers), no image or plotting library."""
+    graph = import_graph(PACKAGE_DIR)
+    verdict = [m for m in graph if _group(m) == "verdict"]
+    assert "trufor_desk.verdict.decision" in verdict
+    ours = sorted((m, t) for m in verdict for t in graph[m] if _group(t) not in ("verdict", "errors", "__init__"))
+    assert not ours, f"the verdict imports beyond itself: {ours}"
+    drawing = ("cv2", "PIL", "matplotlib", "pyqtgraph", "PySide6", "fpdf", "torch")
+    found = []
+    for path in (PACKAGE_DIR / "verdict").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            found += [f"{path.name}: {n}" for n in names if n.split(".")[0] in drawing]
+    assert not found, f"the verdict imports a drawing or heavy library: {found}"
 
 
 def test_gui_never_imports_cli():

@@ -177,7 +177,7 @@ def spliced_image(path: Path) -> Path:
 @pytest.mark.parametrize("engine", ["splicebuster", "noise", "ela"])
 def test_analyze_json_carries_the_verdict_of_the_saved_result(tmp_path, engine):
     from trufor_desk.batch.results import load_result_npz
-    from trufor_desk.render.verdict import verdict_for_result
+    from trufor_desk.verdict.decision import verdict_for_result
 
     images = [sample_image(), spliced_image(tmp_path / "pasted.png")]
     out = tmp_path / "out"
@@ -199,7 +199,7 @@ def test_analyze_json_carries_the_verdict_of_the_saved_result(tmp_path, engine):
 @requires_kit
 def test_analyze_json_verdict_for_trufor_is_calibrated(images, tmp_path, synth_weights):
     from trufor_desk.batch.results import load_result_npz
-    from trufor_desk.render.verdict import verdict_for_result
+    from trufor_desk.verdict.decision import verdict_for_result
 
     r = cli("analyze", images[0], "--weights", synth_weights, "--device", "cpu", "--out", tmp_path / "t.npz",
             "--json")

@@ -60,7 +60,7 @@ def test_trufor_with_synthetic_weights_and_threshold_rerender(qtbot, window, ima
     assert window.runner.busy  # off the GUI thread: we are still here while it runs
     wait_done(qtbot, window)
     assert {"trufor:map", "trufor:conf", "trufor:np++"} <= set(doc.layers)
-    assert window.score_panel.verdict.text().startswith("trufor: ")  # the verdict's wording: render.verdict
+    assert window.score_panel.verdict.text().startswith("trufor: ")  # the verdict's wording: verdict.decision
     assert window.score_panel.gauge.isVisible()
     assert window.score_panel.reliability.isVisible()  # the score never comes without reliability
     result = doc.analyses[0].result

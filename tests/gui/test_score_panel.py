@@ -14,8 +14,9 @@ from PySide6.QtGui import QWheelEvent  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLabel, QWidget  # noqa: E402
 
 from trufor_desk.engines.base import AnalysisResult  # noqa: E402
-from trufor_desk.render.interpret import read_result  # noqa: E402
-from trufor_desk.render.verdict import COLOUR_HEX, format_score  # noqa: E402
+from trufor_desk.render.verdict_colours import COLOUR_HEX  # noqa: E402
+from trufor_desk.verdict.decision import format_score  # noqa: E402
+from trufor_desk.verdict.reading import read_result  # noqa: E402
 
 CAL = {"method": "logistic", "set": "test set", "auc": 0.9}
 

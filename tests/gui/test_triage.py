@@ -84,7 +84,8 @@ def test_verdicts_are_the_one_verdict_of_each_stored_analysis(view, batch_folder
     from PySide6.QtCore import Qt
 
     from trufor_desk.batch import load_result_npz
-    from trufor_desk.render.verdict import CATEGORY_LABELS, COLOUR_HEX, COLOURS, verdict_for_result
+    from trufor_desk.render.verdict_colours import COLOUR_HEX
+    from trufor_desk.verdict.decision import CATEGORY_LABELS, COLOURS, verdict_for_result
 
     view.open_folder(batch_folder)
     for i, row in enumerate(view.visible_rows()):

@@ -20,8 +20,8 @@ from tests.conftest import natural_image, requires_kit
 from trufor_desk.case import Case, fixed_clock, load_case, save_case
 from trufor_desk.engines.registry import create_engine
 from trufor_desk.evidence import open_evidence
-from trufor_desk.render.verdict import format_score
 from trufor_desk.report import render_report, write_report
+from trufor_desk.verdict.decision import format_score
 
 pypdf = pytest.importorskip("pypdf")
 WHEN = datetime(2024, 3, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -17,9 +17,9 @@ from trufor_desk.cli.report import implicit_case
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.engines.classical.calibration import FEATURE_WORDS, calibration_record
 from trufor_desk.evidence import open_evidence
-from trufor_desk.render.verdict import format_score, verdict_for_result
 from trufor_desk.report import render_report
 from trufor_desk.report.score_calibration import calibration_rows
+from trufor_desk.verdict.decision import format_score, verdict_for_result
 
 pypdf = pytest.importorskip("pypdf")
 WHEN = datetime(2024, 3, 1, tzinfo=timezone.utc)

@@ -20,8 +20,8 @@ from trufor_desk.cli.report import implicit_case
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.engines.registry import create_engine
 from trufor_desk.evidence import open_evidence
-from trufor_desk.render.verdict import STRONG_FRACTION, verdict_for_result
 from trufor_desk.report import render_report
+from trufor_desk.verdict.decision import STRONG_FRACTION, verdict_for_result
 
 pypdf = pytest.importorskip("pypdf")
 WHEN = datetime(2024, 3, 1, tzinfo=timezone.utc)

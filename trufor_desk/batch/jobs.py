@@ -185,7 +185,7 @@ class Worker:
             return error(f"{path}: not enough memory to analyse this {ev.width}x{ev.height} image", **known)
         except Exception as exc:  # noqa: BLE001 - an engine failure on one image is that image's row
             return error(f"{path}: {self.job.engine} failed: {type(exc).__name__}: {exc}", **known)
-        from trufor_desk.render.verdict import verdict_for_result
+        from trufor_desk.verdict.decision import verdict_for_result
 
         score = None if result.score is None else round(float(result.score), 6)
         row = self._row(path, status="ok", score=score, seconds=round(time.perf_counter() - t0, 3),

@@ -26,7 +26,7 @@ from trufor_desk.errors import UserError
 
 COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "params", "score", "status",
                             "error", "seconds", "versions", "verdict", "c2pa_state", "c2pa_trust_sha256")
-# ``verdict``: the category of :func:`trufor_desk.render.verdict.verdict_for_result` at the
+# ``verdict``: the category of :func:`trufor_desk.verdict.decision.verdict_for_result` at the
 # default thresholds (indicated / inconclusive / no_indication / not_applicable); empty for
 # error rows and for rows written before the column existed.
 # ``c2pa_state``: the file's Content Credentials (:data:`trufor_desk.evidence.provenance.STATES`:

@@ -86,7 +86,7 @@ def run_analyze(args) -> int:
             error(f"{target}: cannot write result ({exc.strerror or exc})")
             failures += 1
             continue
-        from trufor_desk.render.verdict import verdict_for_result
+        from trufor_desk.verdict.decision import verdict_for_result
 
         verdict = verdict_for_result(result)  # the verdict of the saved .npz, at the default thresholds
         summary = result.summary()

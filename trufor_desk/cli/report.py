@@ -200,7 +200,7 @@ def _run_report(args) -> int:
 
 def _verdict(a):
     """The one verdict of a case's analysis, at the thresholds recorded with it."""
-    from trufor_desk.render.verdict import verdict_for_result
+    from trufor_desk.verdict.decision import verdict_for_result
 
     return verdict_for_result(a.result, float(a.thresholds.get("localization", 0.5)),
                               float(a.thresholds.get("reliability", 0.5)))

@@ -250,10 +250,30 @@ class AnalysisResult:
         return d
 
 
+# An engine's ``version``: MAJOR.MINOR.PATCH, digits only ("1.3.0").  It names the engine's
+# numbers, not the application (``provenance["app_version"]`` does that): bump it whenever a
+# change can change what the engine computes, since every stored result and the batch resume
+# rule compare it.
+VERSION_FORMAT = "MAJOR.MINOR.PATCH"
+VERSION_PATTERN = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
+
+
 class Engine(Protocol):
+    """What every engine declares (checked for each registered engine by
+    ``tests/engines/test_contract.py``):
+
+    * ``name``: its CLI name; ``version``: :data:`VERSION_FORMAT`; ``requires_weights``;
+    * ``OPTIONS``: the keyword options its constructor takes, which ``registry.create_engine``
+      passes on (the rest of the command line's engine options are not its business);
+    * ``DEFAULTS``: every parameter an analysis runs with, at the value a default engine uses:
+      the names :func:`resolve_params` knows, and the ``params`` a result records.
+    """
+
     name: str
     version: str
     requires_weights: bool
+    OPTIONS: tuple[str, ...]
+    DEFAULTS: dict[str, Any]
 
     def analyze(self, evidence: Any, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from trufor_desk.render.interpret import read_result
 from trufor_desk.render.layers import (
     apply_lut,
     composite,
@@ -19,6 +18,7 @@ from trufor_desk.render.layers import (
     plain_lut,
     threshold_index,
 )
+from trufor_desk.verdict.reading import read_result
 
 from .document import Document, Layer
 

@@ -18,8 +18,9 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from trufor_desk.render.colormaps import colormap
-from trufor_desk.render.interpret import Reading
-from trufor_desk.render.verdict import COLOUR_HEX, format_score
+from trufor_desk.render.verdict_colours import COLOUR_HEX
+from trufor_desk.verdict.decision import format_score
+from trufor_desk.verdict.reading import Reading
 
 THUMB_SIZE = 220  # longest side of the reliability thumbnail, in pixels
 

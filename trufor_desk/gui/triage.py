@@ -51,7 +51,8 @@ from PySide6.QtWidgets import (
 )
 
 from trufor_desk.errors import UserError
-from trufor_desk.render.verdict import CATEGORY_LABELS, CATEGORY_RANK, COLOUR_HEX, COLOURS, format_score
+from trufor_desk.render.verdict_colours import COLOUR_HEX
+from trufor_desk.verdict.decision import CATEGORY_LABELS, CATEGORY_RANK, COLOURS, format_score
 
 THUMB = 128
 CACHE_SIZE = 1500
@@ -152,7 +153,7 @@ class _VerdictTask(QRunnable):
 
     def run(self) -> None:
         from trufor_desk.batch.results import load_result_npz
-        from trufor_desk.render.verdict import verdict_for_result
+        from trufor_desk.verdict.decision import verdict_for_result
 
         try:
             category = verdict_for_result(load_result_npz(self.npz)).category

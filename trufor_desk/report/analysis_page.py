@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trufor_desk.render.verdict import COLOUR_RGB
+from trufor_desk.render.verdict_colours import COLOUR_RGB
 
 from .context import ReportContext
 from .figures import LOC_CMAP, base_image, colour, fit, overlay, stretch
@@ -63,7 +63,7 @@ def analysis_page(doc: ReportContext, a) -> None:
     rows = [("Verdict", v.headline),
             ("Score", v.score_text)]
     if v.likelihood_ratio is not None:
-        from trufor_desk.render.verbal_scale import ratio_text
+        from trufor_desk.verdict.verbal_scale import ratio_text
 
         rows.append(("Likelihood ratio", ratio_text(float(v.likelihood_ratio)) + " (from the calibrated score; "
                      f"calibration set prior {prior_text(r.score_calibration)})"))

@@ -23,7 +23,7 @@ class ReportContext(Layout):
     def reading(self, a):
         """The reading (and its verdict) of one analysis at the thresholds recorded in the case."""
         if a.id not in self._readings:
-            from trufor_desk.render.interpret import read_result
+            from trufor_desk.verdict.reading import read_result
 
             self._readings[a.id] = read_result(a.result, float(a.thresholds.get("localization", 0.5)),
                                                float(a.thresholds.get("reliability", 0.5)))

@@ -3,7 +3,9 @@ Credentials of every evidence item, how to read the report."""
 
 from __future__ import annotations
 
-from trufor_desk.render.verdict import COLOUR_RGB, VERBAL_SCALE_EXPLANATION, format_score
+from trufor_desk.render.verdict_colours import COLOUR_RGB
+from trufor_desk.verdict.decision import format_score
+from trufor_desk.verdict.verbal_scale import VERBAL_SCALE_EXPLANATION
 
 from .context import ReportContext
 from .credentials import cover_findings, cover_lines
@@ -13,7 +15,7 @@ from .methods import method_title
 
 def short_score(v) -> str:
     """The score for a narrow column: named a probability only when calibrated; the number as
-    every output prints it (:func:`~trufor_desk.render.verdict.format_score`)."""
+    every output prints it (:func:`~trufor_desk.verdict.decision.format_score`)."""
     if v.score is None:
         return "\u2013"
     return ("probability " if v.score_is_probability else "heuristic ") + format_score(v.score)

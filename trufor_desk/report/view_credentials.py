@@ -8,7 +8,8 @@ case and analysis when known), so the picture can be tied back to the hashed ori
 It is signed with the key and certificate chain of the examiner's PKCS#12 file (the
 :class:`~trufor_desk.case.signature.SigningKey` that signs cases), through the official
 binding ``c2pa-python``.  Nothing is fetched: no time-stamping authority is given, and
-OCSP and remote-manifest fetches are off.
+OCSP and remote-manifest fetches are off (the one offline configuration,
+:mod:`trufor_desk.evidence.provenance.offline`).
 
 C2PA asks more of a certificate than a plain signature does (an end-entity certificate
 with an extended key usage such as e-mail protection or document signing, issued by a CA
@@ -23,10 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trufor_desk.errors import UserError
+from trufor_desk.evidence.provenance.offline import offline_context
 
 EVIDENCE_ASSERTION = "org.trufor-desk.evidence"
-_OFFLINE = {"verify": {"ocsp_fetch": False, "remote_manifest_fetch": False, "verify_trust": False,
-                       "verify_timestamp_trust": False}}
 _FORMATS = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".tif": "image/tiff",
             ".tiff": "image/tiff", ".webp": "image/webp", ".heic": "image/heic", ".heif": "image/heif",
             ".avif": "image/avif", ".gif": "image/gif"}
@@ -103,36 +103,27 @@ def sign_png(png: bytes, signing_key, evidence_path: str | Path, evidence_sha256
             {"label": EVIDENCE_ASSERTION, "data": evidence},
         ]}
     ingredient = {"title": ev.name, "relationship": "parentOf", "label": "evidence"}
-    context = None
     try:
-        context = c2pa.Context(c2pa.Settings.from_dict(_OFFLINE))
-        builder = c2pa.Builder(manifest, context)
-        with open(ev, "rb") as fh:
-            builder.add_ingredient(ingredient, fmt, fh)
-        signer = _signer(c2pa, signing_key)
-        out = io.BytesIO()
-        builder.sign(signer, "image/png", io.BytesIO(png), out)
+        with offline_context(c2pa, judge_trust=False) as context:  # the evidence's trust was judged when read
+            builder = c2pa.Builder(manifest, context)
+            with open(ev, "rb") as fh:
+                builder.add_ingredient(ingredient, fmt, fh)
+            signer = _signer(c2pa, signing_key)
+            out = io.BytesIO()
+            builder.sign(signer, "image/png", io.BytesIO(png), out)
     except UserError:
         raise
     except Exception as exc:  # c2pa raises its own error types; a bad certificate is the common case
         raise UserError(f"cannot add Content Credentials: {_error_line(exc)}") from None
-    finally:
-        if context is not None:
-            try:
-                context.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
     return out.getvalue()
 
 
 def read_manifest(data: bytes, fmt: str = "image/png") -> dict:
     """The manifest store of ``data`` as a dict (offline), for checks and tests."""
     c2pa = _c2pa()
-    context = c2pa.Context(c2pa.Settings.from_dict(_OFFLINE))
     try:
-        reader = c2pa.Reader(fmt, io.BytesIO(data), context=context)
-        return json.loads(reader.json())
+        with offline_context(c2pa, judge_trust=False) as context:
+            reader = c2pa.Reader(fmt, io.BytesIO(data), context=context)
+            return json.loads(reader.json())
     except Exception as exc:  # noqa: BLE001
         raise UserError(f"cannot read Content Credentials: {_error_line(exc)}") from None
-    finally:
-        context.close()

@@ -27,7 +27,7 @@ from tests.engines.classical.synth_jpeg_splices import (
 from trufor_desk.engines.classical import adq, jpeg_history
 from trufor_desk.engines.classical.fusion import FusionEngine
 from trufor_desk.evaluation.metrics import localization_f1
-from trufor_desk.render.verdict import verdict_for_result
+from trufor_desk.verdict.decision import verdict_for_result
 
 PARAMS = dict(adq.AdqEngine.DEFAULTS)
 

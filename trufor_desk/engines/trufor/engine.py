@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk import __version__
 from trufor_desk.engines.base import (
     AnalysisResult,
     CancelFn,
@@ -34,9 +33,9 @@ from trufor_desk.hashing import sha256_file
 from . import weights as weights_mod
 
 ENGINE_NAME = "trufor"
-# Bump when a change to this package can change the numbers it produces.
-NETWORK_VERSION = "1"
-ENGINE_VERSION = f"{ENGINE_NAME}-net{NETWORK_VERSION} (trufor-desk {__version__})"
+# MAJOR.MINOR.PATCH (engines/base.py): bump when a change to this package can change the
+# numbers it produces.  The application's version is recorded beside it, in the provenance.
+ENGINE_VERSION = "1.0.0"
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISION_CHOICES = ("fp32", "bf16", "fp16")
 
@@ -132,6 +131,11 @@ class TruForEngine:
     name = ENGINE_NAME
     version = ENGINE_VERSION
     requires_weights = True
+    # the constructor's options: which weights, on which device, and how the network is run
+    OPTIONS: tuple[str, ...] = ("weights", "device", "precision", "band_tokens", "dncnn_tile")
+    # what a default engine runs with (chunking.DEFAULT_BAND_TOKENS and noiseprint.DEFAULT_TILE,
+    # written out so that naming them does not import torch; a test keeps them equal)
+    DEFAULTS: dict[str, Any] = {"precision": "fp32", "band_tokens": 1 << 16, "dncnn_tile": 512}
 
     def __init__(self, weights: str | Path | None = None, device: str = "auto", precision: str = "fp32",
                  band_tokens: int | None = None, dncnn_tile: int | None = None):

@@ -2,10 +2,11 @@
 
 Through the official binding ``c2pa-python`` (no JUMBF parsing of our own), from the bytes
 that were hashed (``evidence.raw``): the file is never opened again, never written.  The
-library is configured for every reading so that nothing reaches the network: no remote
-manifest is fetched (a file that points to one is reported as "not fetched"), no OCSP
-request is made (revocation is reported as not checked), and trust is judged only against
-the PEM bundle the user chose, which replaces any anchors built into the library.
+library is configured for every reading (:mod:`.offline`, shared with the signing of
+exported views) so that nothing reaches the network: no remote manifest is fetched (a file
+that points to one is reported as "not fetched"), no OCSP request is made (revocation is
+reported as not checked), and trust is judged only against the PEM bundle the user chose,
+which replaces any anchors built into the library.
 
 ``c2pa`` is imported lazily: the window and the CLI start without it, and a build where the
 native library is missing reads every file as "C2PA reading unavailable" instead of failing.
@@ -17,12 +18,11 @@ import io
 import json
 from typing import Any
 
+from .offline import offline_context
 from .record import NO_TRUST_LIST, Action, C2paRecord, Ingredient, Manifest, Signer, StatusCode
 from .trust import TrustList, no_trust_list
 from .words import AI_SOURCE_TYPES, action_words, source_type_name, source_type_words, status_words
 
-OFFLINE_VERIFY = {"verify_after_reading": True, "verify_trust": True, "verify_timestamp_trust": True,
-                  "ocsp_fetch": False, "remote_manifest_fetch": False}
 _MAGIC = ((b"\xff\xd8\xff", "image/jpeg"), (b"\x89PNG\r\n\x1a\n", "image/png"), (b"II*\x00", "image/tiff"),
           (b"MM\x00*", "image/tiff"))
 _HEIF_BRANDS = {b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif",
@@ -64,14 +64,6 @@ def sdk_versions() -> dict:
     return {"c2pa_python": str(getattr(c2pa, "__version__", "") or ""), "c2pa_rs": rs}
 
 
-def offline_settings(trust: TrustList | None) -> dict:
-    """The library settings of every reading: verify, but never fetch; trust only ``trust``."""
-    settings: dict = {"verify": dict(OFFLINE_VERIFY)}
-    if trust is not None:
-        settings["trust"] = {"trust_anchors": trust.pem}
-    return settings
-
-
 def mime_of(raw: bytes) -> str | None:
     for magic, mime in _MAGIC:
         if raw.startswith(magic):
@@ -98,29 +90,22 @@ def read_content_credentials(raw: bytes, trust: TrustList | None = None) -> C2pa
     if c2pa is None:
         rec.state, rec.message = "unavailable", f"C2PA reading unavailable: {_c2pa_error}"
         return rec
-    context = None
     try:
-        context = c2pa.Context(c2pa.Settings.from_dict(offline_settings(trust)))
-        reader = c2pa.Reader(mime_of(raw), io.BytesIO(bytes(raw)), context=context)
-        try:
-            store = json.loads(reader.json())
+        with offline_context(c2pa, trust) as context:
+            reader = c2pa.Reader(mime_of(raw), io.BytesIO(bytes(raw)), context=context)
             try:
-                certs = _certificates(json.loads(reader.crjson()))
-            except Exception:  # noqa: BLE001 - the full names are a bonus; json() has the essentials
-                certs = {}
-            if not reader.is_embedded():
-                rec.remote_url = str(reader.get_remote_url() or "")
-        finally:
-            reader.close()
+                store = json.loads(reader.json())
+                try:
+                    certs = _certificates(json.loads(reader.crjson()))
+                except Exception:  # noqa: BLE001 - the full names are a bonus; json() has the essentials
+                    certs = {}
+                if not reader.is_embedded():
+                    rec.remote_url = str(reader.get_remote_url() or "")
+            finally:
+                reader.close()
     except Exception as exc:  # noqa: BLE001 - c2pa raises its own types; each becomes one line
         _failed(rec, c2pa, exc)
         return rec
-    finally:
-        if context is not None:
-            try:
-                context.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
-                pass
     _fill(rec, store, certs)
     return rec
 

@@ -1,27 +1,21 @@
-"""The one verdict: each row of the decision table, the ENFSI verbal scale, and the
+"""The one verdict: each row of the decision table, the score's name and print, and the
 promise that no negative headline appears while reliable regions are flagged."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import numpy as np
 import pytest
 
 from trufor_desk.engines.base import AnalysisResult
-from trufor_desk.render.verdict import (
+from trufor_desk.verdict.decision import (
     CATEGORIES,
     COLOURS,
-    ENFSI_BANDS,
     STRONG_FRACTION,
-    VERBAL_SCALE_EXPLANATION,
     decide,
     format_score,
-    likelihood_ratio,
-    measure_maps,
     score_meaning,
-    verbal_scale,
     verdict_for_result,
 )
 
@@ -117,60 +111,12 @@ def test_a_calibrated_score_is_named_with_its_calibration():
     assert "AUC" not in decide(0.83, TRUFOR_LIKE, NONE_FLAGGED, 0.9).score_text  # auc None: not printed
 
 
-# -- the ENFSI verbal scale --------------------------------------------------------------
-def posterior(lr: float, prior_fake: float = 0.5) -> float:
-    odds = lr * prior_fake / (1 - prior_fake)
-    return odds / (1 + odds)
-
-
-BANDS = [(1.5, "no meaningful support"), (5, "weak support"), (50, "moderate support"),
-         (500, "moderately strong support"), (5_000, "strong support"), (50_000, "very strong support"),
-         (5_000_000, "extremely strong support")]
-
-
-@pytest.mark.parametrize("lr,band", BANDS)
-@pytest.mark.parametrize("prior_fake", [0.5, 0.2])
-def test_enfsi_bands_for_manipulated_and_authentic(lr, band, prior_fake):
-    got_lr, got_band, sentence = verbal_scale(posterior(lr, prior_fake), prior_fake)
-    assert got_lr == pytest.approx(lr, rel=1e-6) and got_band == band
-    if band == "no meaningful support":
-        assert "no meaningful support either way" in sentence
-    else:
-        assert sentence.startswith(f"The findings give {band} for the proposition that the image was "
-                                   "manipulated rather than authentic")
-    inv_lr, inv_band, inv_sentence = verbal_scale(posterior(1 / lr, prior_fake), prior_fake)
-    assert inv_lr == pytest.approx(1 / lr, rel=1e-6) and inv_band == band
-    if band != "no meaningful support":
-        assert f"{band} for the proposition that the image is authentic rather than manipulated" in inv_sentence
-
-
-def test_band_edges_and_extremes():
-    assert [b for _, b in ENFSI_BANDS][0] == "no meaningful support"
-    assert verbal_scale(posterior(2.0 * 1.000001))[1] == "weak support"
-    assert verbal_scale(posterior(2.0 * 0.999999))[1] == "no meaningful support"
-    assert verbal_scale(posterior(1_000_000.0 * 1.0001))[1] == "extremely strong support"
-    assert likelihood_ratio(1.0) == math.inf and verbal_scale(1.0)[1] == "extremely strong support"
-    assert likelihood_ratio(0.0) == 0.0 and "authentic" in verbal_scale(0.0)[2]
-    assert likelihood_ratio(0.5, prior_fake=0.2) == pytest.approx(4.0)  # even posterior, prior 1:4
-    with pytest.raises(ValueError):
-        likelihood_ratio(0.5, prior_fake=1.0)
-    with pytest.raises(ValueError):
-        likelihood_ratio(1.5)
-
-
 def test_verdict_uses_the_calibration_sets_prior():
     even = decide(0.5, CAL, FLAGGED, 0.9)
     rare = decide(0.5, {**CAL, "prior_fake": 0.2}, FLAGGED, 0.9)
     assert even.likelihood_ratio == pytest.approx(1.0) and rare.likelihood_ratio == pytest.approx(4.0)
     assert "weak support" in rare.verbal_scale
     assert decide(0.5, {**CAL, "prior_fake": "n/a"}, FLAGGED, 0.9).likelihood_ratio == pytest.approx(1.0)
-
-
-def test_the_scale_explanation_says_what_it_is_not():
-    text = VERBAL_SCALE_EXPLANATION
-    for needle in ("ENFSI", "likelihood ratio", "calibration set", "not the probability that the image was "
-                   "manipulated", "weak support", "extremely strong support", "authentic"):
-        assert needle in text, needle
 
 
 # -- the promise, over random inputs -------------------------------------------------------
@@ -199,7 +145,7 @@ def test_never_negative_while_a_reliable_region_is_flagged_and_probability_only_
     assert seen == set(CATEGORIES)
 
 
-# -- measuring a result ------------------------------------------------------------------
+# -- the verdict of a result---------------------------------------------------------------
 def result(loc, rel=None, score=None, cal=None, applicable=True):
     return AnalysisResult(engine="test", engine_version="0", localization=loc, reliability=rel, score=score,
                           score_calibration=cal, applicable=applicable)
@@ -219,28 +165,6 @@ def test_verdict_for_result_counts_only_reliable_flagged_area():
     assert v.category == "indicated" and v.mean_reliability is None
     assert verdict_for_result(result(loc, None, 0.9, CAL), loc_threshold=0.95).category == "inconclusive"
     assert verdict_for_result(result(loc, rel, 0.9, CAL, applicable=False)).category == "not_applicable"
-
-
-def test_thresholds_are_strict_and_reliability_threshold_counts_as_low():
-    loc = np.full((10, 10), 0.5, np.float32)
-    assert measure_maps(loc, None).flagged_fraction == 0.0          # "above" the threshold
-    loc[:5] = 0.6
-    m = measure_maps(loc, np.full((10, 10), 0.5, np.float32))       # at the threshold: not reliable
-    assert (m.flagged_fraction, m.flagged_reliable_fraction, m.flagged_in_low_share) == (0.5, 0.0, 1.0)
-
-
-def test_big_maps_are_subsampled_but_measured_faithfully():
-    loc = np.zeros((2400, 2000), np.float32)     # 4.8 MP
-    loc[:240, :] = 0.9                           # 10 %
-    rel = np.ones_like(loc)
-    m = measure_maps(loc, rel)
-    assert m.flagged_fraction == pytest.approx(0.1, abs=0.002)
-    stripes = np.zeros((2400, 2000), np.float32)
-    stripes[::3] = 0.9                           # every third row: a third of the image
-    assert measure_maps(stripes, None).flagged_fraction == 1.0   # read on a 3-pixel grid (ceil(sqrt(4.8)))
-    small = np.zeros((900, 1000), np.float32)    # 0.9 MP: every pixel counts
-    small[::3] = 0.9
-    assert measure_maps(small, None).flagged_fraction == pytest.approx(1 / 3)
 
 
 def test_uncalibrated_or_missing_calibration_on_the_result():
@@ -268,13 +192,3 @@ def test_the_score_reads_the_same_in_every_sentence_of_the_verdict(score):
         if not shown.startswith(f"{score:.2f}"):
             assert f"{score:.2f}" not in v.explanation + v.score_text   # e.g. 0.9996 is never "1.00"
         assert json.loads(json.dumps(v.to_dict()))["score_text"] == v.score_text   # the JSON text: the same
-
-
-def test_the_likelihood_ratio_reads_the_same_in_the_verbal_line_and_the_report_table():
-    from trufor_desk.render.verbal_scale import ratio_text, verbal_scale
-
-    for p in (0.999999999, 0.992, 0.7, 0.55, 0.45, 0.2, 0.01, 1e-9):
-        lr, _, sentence = verbal_scale(p, 0.6)
-        assert f"(likelihood ratio {ratio_text(lr)})" in sentence
-    assert ratio_text(87.3729) == "about 87" and ratio_text(1 / 3.2) == "about 1/3.2"
-    assert ratio_text(0.0) == "below 1/1,000,000" and ratio_text(float("inf")) == "more than 1,000,000"

@@ -1,7 +1,7 @@
 """The plain-language reading of a result that sits next to the score.
 
 The verdict itself (category, headline, how the score is named) comes from
-:mod:`trufor_desk.render.verdict`, the one place every output takes it from.  This module
+:mod:`trufor_desk.verdict.decision`, the one place every output takes it from.  This module
 adds what a reader needs around it: what the score means, and cautions the verdict's
 one line cannot carry (a strong region lying mostly where the detector is unreliable, a
 reliability map that is low over most of the image).  Cautions never contradict the
@@ -12,15 +12,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from trufor_desk.render.verdict import (
+from trufor_desk.verdict.decision import (
     LOW_MEAN_RELIABILITY,
     STRONG_FRACTION,
     Verdict,
-    measure_maps,
     score_meaning,
     stored_score,
     verdict_for_result,
 )
+from trufor_desk.verdict.map_measures import measure_maps
 
 __all__ = ["Reading", "read_result"]
 

@@ -4,8 +4,8 @@ cautions say what the verdict's single line cannot."""
 import numpy as np
 
 from trufor_desk.engines.base import AnalysisResult
-from trufor_desk.render.interpret import read_result
-from trufor_desk.render.verdict import verdict_for_result
+from trufor_desk.verdict.decision import verdict_for_result
+from trufor_desk.verdict.reading import read_result
 
 CAL = {"method": "logistic", "set": "test set", "auc": 0.9}
 

@@ -41,10 +41,12 @@ nor while the map reacts strongly where the detector cannot be trusted (a forger
 could be masked, or the reaction a false alarm: either way the examiner must look).
 "No indication" is never "authentic": a method sees only the traces it was built for.
 
-Where the score is calibrated, :func:`verbal_scale` also states it on the evaluative
-verbal scale of the ENFSI Guideline for Evaluative Reporting in Forensic Science (2015),
-through the likelihood ratio implied by the calibrated posterior and the calibration
-set's prior (``score_calibration["prior_fake"]``, 0.5 when not stated).
+Where the score is calibrated, the verdict also states it on the evaluative verbal scale
+of the ENFSI Guideline for Evaluative Reporting in Forensic Science (2015)
+(:mod:`trufor_desk.verdict.verbal_scale`), through the likelihood ratio implied by the
+calibrated posterior and the calibration set's prior (``score_calibration["prior_fake"]``,
+0.5 when not stated).  The maps are measured by :mod:`trufor_desk.verdict.map_measures`;
+the colours a verdict's colour names are drawn in are :mod:`trufor_desk.render.verdict_colours`.
 
 Qt-free and torch-free: numpy only.
 """
@@ -58,35 +60,24 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "COLOUR_HEX", "COLOUR_RGB",
-           "DECISION_POINT", "ENFSI_BANDS", "evidence_basis", "with_basis", "LOW_MEAN_RELIABILITY", "MAX_PIXELS",
-           "STRONG_FRACTION",
-           "VERBAL_SCALE_EXPLANATION", "MapMeasures", "Verdict", "decide", "likelihood_ratio",
-           "format_score", "measure_maps", "score_meaning", "score_text", "stored_score", "verbal_scale",
-           "verdict_for_result"]
+from trufor_desk.verdict.map_measures import MapMeasures, measure_maps
+from trufor_desk.verdict.verbal_scale import verbal_scale
+
+__all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "DECISION_POINT", "LOW_MEAN_RELIABILITY",
+           "NO_INDICATION", "STRONG_FRACTION", "Verdict", "decide", "evidence_basis", "format_score",
+           "score_meaning", "score_text", "stored_score", "verdict_for_result", "with_basis"]
 
 STRONG_FRACTION = 0.005          # 0.5 % of the image above the threshold counts as a localized region
 DECISION_POINT = 0.5             # a calibrated probability at or above this indicates manipulation
 LOW_MEAN_RELIABILITY = 0.3       # below this mean reliability nothing negative can be said
-MAX_PIXELS = 1_000_000           # maps above this are subsampled for the measurements
 
 CATEGORIES = ("indicated", "inconclusive", "no_indication", "not_applicable")
 COLOURS = {"indicated": "red", "inconclusive": "amber", "no_indication": "green", "not_applicable": "grey"}
-COLOUR_HEX = {"red": "#c0392b", "amber": "#d68910", "green": "#27ae60", "grey": "#7f8c8d"}
-COLOUR_RGB = {name: tuple(int(h[i:i + 2], 16) for i in (1, 3, 5)) for name, h in COLOUR_HEX.items()}
 CATEGORY_LABELS = {"indicated": "manipulation indicated", "inconclusive": "inconclusive",
                    "no_indication": "no indication found", "not_applicable": "not applicable"}
 CATEGORY_RANK = {"indicated": 0, "inconclusive": 1, "no_indication": 2, "not_applicable": 3}
 
 NO_INDICATION = "No indication of manipulation found (not proof of authenticity)"
-
-# the ENFSI verbal scale: render/verbal_scale.py (re-exported)
-from trufor_desk.render.verbal_scale import (  # noqa: E402, F401
-    ENFSI_BANDS,
-    VERBAL_SCALE_EXPLANATION,
-    likelihood_ratio,
-    verbal_scale,
-)
 
 # ---------------------------------------------------------------------------------------
 # the verdict
@@ -274,37 +265,7 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
 
 
 # ---------------------------------------------------------------------------------------
-# measuring a result's maps
-
-
-@dataclass(frozen=True)
-class MapMeasures:
-    flagged_fraction: float             # above the localization threshold, anywhere
-    flagged_reliable_fraction: float    # above it where reliability > rel threshold (no map: everywhere)
-    mean_reliability: float | None
-    flagged_in_low_share: float         # share of the flagged area where reliability is low
-
-
-def measure_maps(localization: np.ndarray, reliability: np.ndarray | None, loc_threshold: float = 0.5,
-                 rel_threshold: float = 0.5, max_pixels: int = MAX_PIXELS) -> MapMeasures:
-    """Fractions of the image the map flags (values above ``loc_threshold``), where the
-    reliability is above ``rel_threshold`` (everywhere without a reliability map).  Maps
-    above ``max_pixels`` are subsampled on a regular grid."""
-    loc = np.asarray(localization)
-    step = max(1, math.ceil(math.sqrt(loc.size / max_pixels))) if loc.size else 1
-    flagged = loc[::step, ::step] > loc_threshold
-    n = flagged.size
-    if n == 0:
-        return MapMeasures(0.0, 0.0, None, 0.0)
-    n_flagged = int(np.count_nonzero(flagged))
-    if reliability is None:
-        return MapMeasures(n_flagged / n, n_flagged / n, None, 0.0)
-    rel = np.asarray(reliability)[::step, ::step]
-    reliable = rel > rel_threshold
-    n_reliable_flagged = int(np.count_nonzero(flagged & reliable))
-    in_low = (n_flagged - n_reliable_flagged) / n_flagged if n_flagged else 0.0
-    mean_rel = float(np.nanmean(rel)) if rel.size else None
-    return MapMeasures(n_flagged / n, n_reliable_flagged / n, mean_rel, in_low)
+# the verdict of a result
 
 
 def stored_score(score: float | None) -> float | None:

@@ -2,8 +2,9 @@
 
 ENFSI Guideline for Evaluative Reporting in Forensic Science (2015): the likelihood ratio
 implied by a calibrated posterior and the calibration set's prior (the share of
-manipulated images it held), and the words of its band.  Split out of ``verdict.py``,
-which re-exports these names.
+manipulated images it held), and the words of its band.  The verdict
+(:mod:`trufor_desk.verdict.decision`) states a calibrated score with it; the report prints
+the explanation and the ratio in the same words.
 """
 
 from __future__ import annotations
