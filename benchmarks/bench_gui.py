@@ -44,7 +44,6 @@ def rerender_times(steps: int = 50) -> list[float]:
     loc = (0.5 + 0.5 * np.sin(x / 500) * np.cos(y / 400)).astype(np.float32)
     rel = (0.5 + 0.5 * np.cos(x / 700)).astype(np.float32)
     doc.add_analysis(AnalysisResult("bench", "1", loc, rel, 0.7))
-    win.rebuild_layers()
     win.viewer.view.setFixedSize(1600, 1000)
     win.viewer.fit()
     app.processEvents()

@@ -47,8 +47,8 @@ def main() -> int:
     sample = evidence_dir / "sample_splice.jpg"
     shutil.copyfile(REPO / "resources" / "samples" / "sample_splice.jpg", sample)
     win.open_path(sample)
-    win.analyze()
-    win.wait_idle(600_000)
+    win.jobs.analyze()
+    win.jobs.wait_idle(600_000)
     if win.last_error is not None and win.last_error.isVisible():
         print("analysis failed:", win.last_error.text(), file=sys.stderr)
         return 1

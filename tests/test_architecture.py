@@ -23,7 +23,8 @@ CORE = ["trufor_desk", "trufor_desk.cli", "trufor_desk.evidence", "trufor_desk.e
         "trufor_desk.batch",
         "trufor_desk.cli.batch", "trufor_desk.batch.results", "trufor_desk.cli.evaluate",
         "trufor_desk.cli.analyze", "trufor_desk.cli.args", "trufor_desk.cli.progress",
-        "trufor_desk.evaluation.dataset"]
+        "trufor_desk.evaluation.dataset", "trufor_desk.view", "trufor_desk.view.state",
+        "trufor_desk.view.document", "trufor_desk.view.events"]
 
 
 def _run(code: str) -> str:
@@ -73,6 +74,7 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1] / "trufor_desk"
 # ``__init__.py``, which holds ``__version__``).
 LAYERS: list[set[str]] = [
     {"gui", "cli"},                              # entry points
+    {"view"},                                    # what the window shows: documents, view state, their events
     {"report", "batch", "case", "compare"},      # workflows over the core
     {"verdict"},                                 # the decision on an analysis result, and its reading
     {"engines", "evaluation"},                   # detectors, and their scoring on datasets

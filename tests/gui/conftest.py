@@ -30,9 +30,9 @@ def window(qtbot, isolated):
     win.resize(1200, 800)
     win.show()
     yield win
-    if win.runner.busy:
-        win.runner.cancel()
-        win.runner.wait(30000)
+    if win.jobs.runner.busy:
+        win.jobs.runner.cancel()
+        win.jobs.runner.wait(30000)
     if win.last_error is not None:
         win.last_error.close()
 
@@ -48,5 +48,5 @@ def image_file(tmp_path):
 
 
 def wait_done(qtbot, win, timeout=120_000):
-    qtbot.waitUntil(lambda: not win.runner.busy, timeout=timeout)
+    qtbot.waitUntil(lambda: not win.jobs.runner.busy, timeout=timeout)
     qtbot.wait(50)  # let queued result signals arrive

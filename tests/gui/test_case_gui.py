@@ -18,7 +18,7 @@ def answers(window, monkeypatch):
 def analysed(qtbot, window, image_file, engine="ela"):
     doc = window.open_path(image_file("evidence.png", h=96, w=128))
     window.engine_combo.setCurrentText(engine)
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     return doc
 
@@ -48,6 +48,7 @@ def test_save_and_reopen_a_case_shows_stored_analyses(qtbot, window, image_file,
     reopened = w2.documents[0]
     assert reopened.evidence.sha256 == doc.evidence.sha256
     assert "ela:map" in reopened.layers and "ela:map" in w2.viewer.layers  # shown without recomputing
+    assert set(w2.layers_panel.rows) == set(reopened.layers) and w2.score_panel.verdict.text().startswith("ela")
     assert len(w2.viewer.annotation_items) == 2
 
 

@@ -72,7 +72,7 @@ def test_layer_against_its_image_is_recorded_without_registration(qtbot, window,
     monkeypatch.setattr(window.cases, "ask_text", lambda *a, **k: "A. Examiner")
     window.open_path(versions / "camera.jpg")
     window.engine_combo.setCurrentText("ela")
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     cmp = window.open_compare()
     qtbot.addWidget(cmp)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import numpy as np
-import pytest
 from PySide6.QtCore import QMimeData, QPoint, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QLabel
@@ -51,13 +50,13 @@ def test_weights_banner_when_weights_are_missing(window):
 def test_trufor_with_synthetic_weights_and_threshold_rerender(qtbot, window, image_file, synth_weights,
                                                               monkeypatch):
     monkeypatch.setenv("TRUFOR_WEIGHTS", str(synth_weights))
-    window.refresh_weights_banner()
+    window.jobs.refresh_weights_banner()
     assert not window.banner.isVisible()
     doc = window.open_path(image_file(h=96, w=128))
     window.engine_combo.setCurrentText("trufor")
     window.layers_panel.thresholds.loc.setValue(90)
-    assert window.analyze()
-    assert window.runner.busy  # off the GUI thread: we are still here while it runs
+    assert window.jobs.analyze()
+    assert window.jobs.runner.busy  # off the GUI thread: we are still here while it runs
     wait_done(qtbot, window)
     assert {"trufor:map", "trufor:conf", "trufor:np++"} <= set(doc.layers)
     assert window.score_panel.verdict.text().startswith("trufor: ")  # the verdict's wording: verdict.decision
@@ -81,7 +80,7 @@ def test_cancel_stops_a_running_analysis(qtbot, window, image_file, synth_weight
     monkeypatch.setenv("TRUFOR_WEIGHTS", str(synth_weights))
     doc = window.open_path(image_file(h=400, w=400))
     window.engine_combo.setCurrentText("trufor")
-    window.analyze()
+    window.jobs.analyze()
     qtbot.waitUntil(lambda: window.stage.text().startswith("Encoder"), timeout=60_000)
     window.cancel_button.click()
     wait_done(qtbot, window, timeout=30_000)
@@ -95,7 +94,7 @@ def test_cancel_stops_a_running_analysis(qtbot, window, image_file, synth_weight
 def test_weight_free_engine_runs_and_panel_explains_missing_score(qtbot, window, image_file):
     doc = window.open_path(image_file(h=128, w=128))
     window.engine_combo.setCurrentText("copymove")
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     assert "copymove:map" in doc.layers
     assert window.stage.text().startswith("copymove finished")
@@ -104,7 +103,7 @@ def test_weight_free_engine_runs_and_panel_explains_missing_score(qtbot, window,
 def test_trufor_without_weights_fails_with_a_readable_dialog(qtbot, window, image_file):
     window.open_path(image_file())
     window.engine_combo.setCurrentText("trufor")
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     assert window.last_error is not None and "weights" in window.last_error.text()
     # the status bar tells the failure too, and the bar does not claim a 0 % or 100 % run
@@ -119,7 +118,7 @@ def test_progress_bar_moves_during_an_analysis_and_reads_100_percent_after(qtbot
     window.engine_combo.setCurrentText("ela")
     seen = []
     window.progress.valueChanged.connect(seen.append)
-    assert window.analyze()
+    assert window.jobs.analyze()
     wait_done(qtbot, window)
     assert any(0 < v < window.progress.maximum() for v in seen), seen  # ELA reports a step in between
     assert window.progress.value() == window.progress.maximum()
@@ -131,7 +130,7 @@ def test_status_bar_says_what_was_opened_and_analysed(qtbot, window, image_file)
     window.open_path(image_file("evidence.png", h=128, w=160))
     assert window.status_message.text().startswith("Opened evidence.png (160 x 128)")
     window.engine_combo.setCurrentText("ela")
-    window.analyze()
+    window.jobs.analyze()
     assert window.status_message.text() == "Analysing evidence.png with ela…"
     wait_done(qtbot, window)
     assert re.fullmatch(r"Analysed with ela in \d+\.\d s \(evidence\.png\)", window.status_message.text()), \
@@ -151,12 +150,12 @@ def _score_panel_images(window) -> list:
 def test_engine_without_reliability_map_says_so_instead_of_an_empty_preview(qtbot, window, image_file):
     doc = window.open_path(image_file(h=128, w=160))
     window.engine_combo.setCurrentText("splicebuster")
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     assert doc.analyses[-1].result.reliability is not None
     assert _score_panel_images(window)  # splicebuster has a reliability map: its preview is shown
     window.engine_combo.setCurrentText("ela")
-    window.analyze()
+    window.jobs.analyze()
     wait_done(qtbot, window)
     assert doc.analyses[-1].result.reliability is None
     assert "this engine provides no reliability map" in _score_panel_texts(window).lower()
@@ -171,7 +170,7 @@ def test_analyse_selection_places_the_result_in_the_rectangle(qtbot, window, ima
     window.engine_combo.setCurrentText("trufor")
     window.viewer.set_selection(40, 30, 64, 48)
     assert window.viewer.selection() == (40, 30, 64, 48)
-    assert window.analyze_selection()
+    assert window.jobs.analyze_selection()
     wait_done(qtbot, window)
     layer = doc.layers["trufor@40,30,64,48:map"]
     assert layer.rect == (40, 30, 64, 48) and layer.values.shape == (48, 64)
@@ -234,8 +233,9 @@ def test_settings_persist_between_sessions(qtbot, isolated, image_file):
     w1.close()
     w2 = MainWindow()
     qtbot.addWidget(w2)
-    assert w2.layers_panel.thresholds.loc_value == pytest.approx(0.37)
-    assert w2.layers_panel.thresholds.rel_value == pytest.approx(0.64)
+    assert (w2.view_state.loc_threshold, w2.view_state.rel_threshold) == (0.37, 0.64)
+    th = w2.layers_panel.thresholds   # the restored state is what the sliders show
+    assert (th.loc.value(), th.rel.value(), th.loc_label.text(), th.rel_label.text()) == (37, 64, "0.37", "0.64")
     assert w2.device_combo.currentText() == "cpu"
     assert any(a.text().endswith("recent.png") for a in w2.recent_menu.actions())
 
@@ -258,13 +258,13 @@ def test_install_weights_from_the_banner(qtbot, window, tmp_path, monkeypatch):
     torch.save({"state_dict": {"w": torch.zeros(2)}, "epoch": 3}, ckpt)
     asked = []
     monkeypatch.setattr(window, "ask", lambda title, text: asked.append(text) or False)
-    window.install_weights(str(ckpt))
+    window.jobs.install_weights(str(ckpt))
     wait_done(qtbot, window)
     assert asked and "expected" in asked[0]
     assert window.banner.isVisible() and window.last_error is not None
     window.last_error.close()
     monkeypatch.setattr(window, "ask", lambda title, text: True)
-    window.install_weights(str(ckpt))
+    window.jobs.install_weights(str(ckpt))
     qtbot.waitUntil(lambda: "installed" in window.stage.text(), timeout=30_000)
     assert "NOT verified" in window.stage.text()
     assert not window.banner.isVisible()
@@ -291,3 +291,20 @@ def test_status_bar_readout_and_message_never_cut_a_word_or_overlap(qtbot, windo
     r, m = window.readout.geometry(), window.status_message.geometry()
     assert r.right() < m.left()                                       # side by side, not overlapping
     assert window.readout.text() == "   ".join(long_parts)            # the whole read-out is kept
+
+
+def test_the_command_line_opens_and_analyses_an_image(qtbot, isolated, image_file, monkeypatch):
+    """`trufor-desk gui IMAGE --engine ela --analyze`: the window opens the image and starts the engine."""
+    from PySide6.QtWidgets import QApplication
+
+    from trufor_desk.gui.app import run_gui
+    from trufor_desk.gui.main_window import MainWindow
+
+    monkeypatch.setattr(QApplication, "exec", lambda self: 0)   # return at once instead of running the loop
+    before = set(QApplication.topLevelWidgets())
+    assert run_gui([str(image_file("cli.png"))], engine="ela", analyze=True) == 0
+    win = next(w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w not in before)
+    qtbot.addWidget(win)
+    win.jobs.wait_idle()
+    assert [a.result.engine for a in win.view_state.document.analyses] == ["ela"]
+    assert "ela:map" in win.viewer.layers

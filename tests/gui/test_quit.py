@@ -45,9 +45,10 @@ SCENARIO = textwrap.dedent("""
     def analyse(win, engine):
         win.engine_combo.setCurrentText(engine)
         assert win.engine_combo.currentText() == engine, engine + " is not offered"
-        assert win.analyze(), engine + " did not start"
-        win.wait_idle(300_000)
-        assert win.doc.analyses and win.doc.analyses[-1].result.engine == engine, engine + " gave no result"
+        assert win.jobs.analyze(), engine + " did not start"
+        win.jobs.wait_idle(300_000)
+        doc = win.view_state.document
+        assert doc.analyses and doc.analyses[-1].result.engine == engine, engine + " gave no result"
 
     def steps():
         try:

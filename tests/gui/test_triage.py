@@ -64,10 +64,7 @@ def view(qtbot):
     v.resize(900, 600)
     v.show()
     yield v
-    v.loader.clear()
-    v.loader.wait(10000)
-    v.model.verdicts.clear()
-    v.model.verdicts.wait(10000)
+    v.stop_loading(10000)
 
 
 def test_items_sorted_by_verdict_then_score_with_errors_last(view, batch_folder):

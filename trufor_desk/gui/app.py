@@ -31,5 +31,5 @@ def run_gui(paths: list[str] | None = None, engine: str | None = None, analyze: 
     win.show()
     docs = win.open_paths(paths or [])
     if analyze and docs:
-        win.analyze()
+        win.jobs.analyze()
     return app.exec()

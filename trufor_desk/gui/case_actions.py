@@ -81,8 +81,8 @@ class CaseController:
         """Bring every opened image and analysis, and the current thresholds, into the case."""
         if self.ensure_case() is None:
             return False
-        th = self.win.layers_panel.thresholds
-        current = {"localization": th.loc_value, "reliability": th.rel_value}
+        view = self.win.view_state
+        current = {"localization": view.loc_threshold, "reliability": view.rel_threshold}
         for doc in self.win.documents:
             ev_id = self.evidence_id(doc)
             for an in doc.analyses:
@@ -98,7 +98,7 @@ class CaseController:
 
     # -- notes and annotations -----------------------------------------------------------
     def add_note(self) -> bool:
-        doc = self.win.doc
+        doc = self.win.view_state.document
         if self.ensure_case() is None:
             return False
         text = self.ask_text("Add note", "Note (recorded in the case with your name and the time):",
@@ -110,7 +110,7 @@ class CaseController:
         return True
 
     def annotate_selection(self) -> bool:
-        doc = self.win.doc
+        doc = self.win.view_state.document
         rect = self.win.viewer.selection()
         if doc is None or rect is None:
             self.win.show_error("No selection", "Select a region first (Analysis ▸ Select region).")
@@ -251,11 +251,11 @@ class CaseController:
             except UserError as exc:
                 problems.append(f"{ref.id}: {exc}")
                 continue
-            doc = self.win.add_document(ev)
-            for rec in case.analyses_of(ref.id):
-                doc.add_analysis(rec.result, rec.rect)
-                self._recorded[id(rec.result)] = rec.id
-            self.win.rebuild_layers()  # annotation boxes were drawn by show_document
+            doc = self.win.add_document(ev)   # shown with its annotation boxes
+            with doc.events.layers.paused():   # the layers are drawn once, with every stored analysis
+                for rec in case.analyses_of(ref.id):
+                    doc.add_analysis(rec.result, rec.rect)
+                    self._recorded[id(rec.result)] = rec.id
         self.signature_text = v.signature_line()
         if problems:
             changed = " The case was changed after it was signed." if v.signature.tampered else ""

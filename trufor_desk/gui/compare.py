@@ -7,7 +7,11 @@ shows the pixels as they are.  The registration (about a second for two 12 MP ph
 on a worker thread of this window's own: the views show the pixels as stored until it
 arrives, and the window stays responsive meanwhile.  *Add comparison to case* records what is shown (sources,
 mode, the visible rectangle, the registration) with its numbers; the work is done by
-:func:`trufor_desk.compare.comparison.build_comparison` through the case controller."""
+:func:`trufor_desk.compare.comparison.build_comparison` through the case controller.
+
+A layer is drawn at the window's localisation threshold and with its colour map, read from the
+window's :class:`~trufor_desk.view.state.ViewState`; the window subscribes to both, so a layer
+shown here is redrawn (zoom and pan kept) once the threshold or style stops changing for a moment."""
 
 from __future__ import annotations
 
@@ -84,6 +88,13 @@ class CompareWindow(QWidget):
         self.flicker.setInterval(600)
         self.flicker.timeout.connect(self._flick)
         self._flick_state = False
+        self._restyle = QTimer(self)   # redraw a shown layer once the threshold or style rests
+        self._restyle.setSingleShot(True)
+        self._restyle.setInterval(120)
+        self._restyle.timeout.connect(self._redraw_keeping_view)
+        state = main.view_state
+        state.events.loc_threshold.connect(self._view_state_changed)
+        state.events.style.connect(self._view_state_changed)
 
     def refresh_sources(self) -> None:
         """Every open image, and every layer of every analysed image, rendered as RGB."""
@@ -106,8 +117,8 @@ class CompareWindow(QWidget):
 
     def _render_layer(self, doc, layer) -> np.ndarray:
         """A layer drawn over its image, full size (selection layers placed in their rect)."""
-        th = self.main.layers_panel.thresholds
-        lut = heatmap_lut(layer.style.cmap, th.loc_value, 1.0) if layer.kind == "localization" else \
+        loc = self.main.view_state.loc_threshold
+        lut = heatmap_lut(layer.style.cmap, loc, 1.0) if layer.kind == "localization" else \
             plain_lut("grey" if layer.style.cmap == "veil" else layer.style.cmap, 1.0)
         rgba = apply_lut(layer.indices, lut)
         if layer.rect is None:
@@ -117,6 +128,17 @@ class CompareWindow(QWidget):
         out = doc.evidence.rgb.copy()
         out[y:y + h, x:x + w] = composite(out[y:y + h, x:x + w], rgba)
         return out
+
+    def _view_state_changed(self, _event) -> None:
+        shown = (self.left_combo.currentIndex(), self.right_combo.currentIndex())
+        if self.isVisible() and any(0 <= i < len(self.sources) and self.sources[i][3] is not None for i in shown):
+            self._restyle.start()
+
+    def _redraw_keeping_view(self) -> None:
+        """Draw the shown sources again (a layer's threshold or style changed) where the examiner was looking."""
+        (x0, x1), (y0, y1) = self.left.vb.viewRange()
+        self.update_views()
+        self.left.vb.setRange(xRange=(x0, x1), yRange=(y0, y1), padding=0)
 
     def source(self, index: int) -> np.ndarray | None:
         return self.sources[index][1]() if 0 <= index < len(self.sources) else None

@@ -74,8 +74,10 @@ def set_trust_file(win, path: str | None) -> bool:
     win._c2pa_trust = None
     for doc in win.documents:
         doc.c2pa = read_for(win, doc.evidence)
-    if win.doc is not None:
-        win.show_document(win.doc)
+    doc = win.view_state.document
+    if doc is not None:   # the current image's record, where it is shown
+        win.metadata_panel.show_evidence(doc.evidence, doc.c2pa)
+        win.score_panel.show_credentials(doc.c2pa)
     show_trust_state(win)
     win.set_status(f"Content Credentials are checked against {path}" if path else
                    "Content Credentials: no trust list (a valid signature cannot be called trusted)")

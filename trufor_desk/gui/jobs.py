@@ -95,7 +95,7 @@ class JobController(QObject):
         self.win.progress.reset()  # empty, not a 0 % that reads like "nothing happened yet"
         self.win.stage.setText(f"{self.title} failed")
         self.win.show_error(f"{self.title} failed", message)
-        self.win.refresh_weights_banner()
+        self.refresh_weights_banner()
 
     @Slot()
     def _on_cancelled(self) -> None:
@@ -125,7 +125,8 @@ class JobController(QObject):
     def analyze(self, engine: str | None = None, rect=None) -> bool:
         """Start an analysis of the current image (or a rectangle of it); False if not started."""
         w = self.win
-        if w.doc is None:
+        doc = w.view_state.document
+        if doc is None:
             w.show_error("Nothing to analyse", "Open an image first.")
             return False
         if self.runner.busy:
@@ -133,7 +134,6 @@ class JobController(QObject):
             return False
         name = engine or w.engine_combo.currentText()
         device = w.device_combo.currentText()
-        doc = w.doc
         try:
             target = doc.evidence.crop(*rect) if rect is not None else doc.evidence
         except UserError as exc:
@@ -145,12 +145,10 @@ class JobController(QObject):
             return eng.analyze(target, progress=progress, cancel=cancel)
 
         def done(result, secs: float) -> None:
-            doc.add_analysis(result, rect)
+            doc.add_analysis(result, rect)   # redrawn through the view state if it is still the current document
             where = doc.title if rect is None else f"{rect[2]} x {rect[3]} selection of {doc.title}"
             w.stage.setText(f"{result.engine} finished in {secs:.1f} s")
             w.set_status(f"Analysed with {result.engine} in {secs:.1f} s ({where})")
-            if doc is w.doc:
-                w.rebuild_layers()
 
         where = doc.title if rect is None else f"a {rect[2]} x {rect[3]} selection of {doc.title}"
         self._start(work, f"Analysis with {name}", f"Starting {name}…", f"Analysing {where} with {name}…", done)
@@ -177,7 +175,7 @@ class JobController(QObject):
         path, _ = QFileDialog.getOpenFileName(self.win, "Install TruFor weights", str(Path.home()),
                                               "TruFor weights (*.zip *.pth.tar *.tar *.pth);;All files (*)")
         if path:
-            self.win.install_weights(path)
+            self.install_weights(path)
 
     def install_weights(self, path: str, force: bool = False) -> None:
         from trufor_desk.engines.trufor.weights import install_weights
@@ -199,7 +197,7 @@ class JobController(QObject):
         if self.win.ask("Not the official TruFor release",
                         reason + ".\n\nInstall it anyway, marked as UNVERIFIED? Every result will record its SHA-256."):
             path = self._install_path
-            self.when_idle(lambda: self.win.install_weights(path, force=True))
+            self.when_idle(lambda: self.install_weights(path, force=True))
             return
         self.fail(reason + " (nothing installed)")
 
@@ -230,7 +228,7 @@ class JobController(QObject):
             self._not_official(record["not_official"])
             return
         w = self.win
-        w.refresh_weights_banner()
+        self.refresh_weights_banner()
         state = "verified" if record.get("verified") else "NOT verified"
         w.stage.setText(f"TruFor weights installed ({state})")
         w.set_status(f"TruFor weights installed ({state}) in {secs:.1f} s")

@@ -1,8 +1,9 @@
-"""Drawing a document's layers: overlay items in the viewer, the loupe's patch and the score reading.
+"""Drawing the current document's layers: overlay items in the viewer, and the loupe's patch.
 
-Everything is drawn from the indices a :class:`~trufor_desk.gui.document.Layer` already
-holds and the current styles and thresholds, so a threshold, opacity or colour-map change
-only rebuilds lookup tables; nothing is recomputed.
+The painter subscribes to the window's :class:`~trufor_desk.view.state.ViewState`: a new
+current document or a new set of layers re-creates the overlay items; a threshold, contour,
+opacity or colour-map change redraws from the indices a :class:`~trufor_desk.view.document.Layer`
+already holds, so it only rebuilds lookup tables; nothing is recomputed.
 """
 
 from __future__ import annotations
@@ -18,47 +19,50 @@ from trufor_desk.render.layers import (
     plain_lut,
     threshold_index,
 )
-from trufor_desk.verdict.reading import read_result
-
-from .document import Document, Layer
+from trufor_desk.view.document import Layer
+from trufor_desk.view.state import VEIL, ViewState
 
 Z_ORDER = {"plain": 1, "localization": 3, "reliability": 4}
 
 
 class LayerPainter:
-    """Draws the layers of one document at a time into the viewer, with the styles and
-    thresholds of the layers panel, and the reading of the active analysis into the score panel."""
+    """Draws the layers of the state's current document into the viewer, with their styles and
+    the state's thresholds, whenever one of them changes."""
 
-    def __init__(self, viewer, layers_panel, score_panel):
+    def __init__(self, viewer, state: ViewState):
         self.viewer = viewer
-        self.layers_panel = layers_panel
-        self.score_panel = score_panel
+        self.state = state
+        state.events.document.connect(self.rebuild)
+        state.events.layers.connect(self.rebuild)
+        state.events.style.connect(lambda e: self.render(e.key))
+        for name in ("loc_threshold", "rel_threshold", "contours"):
+            getattr(state.events, name).connect(self.render_all)
+        state.events.show_image.connect(lambda e: viewer.base.setVisible(e.value))
 
-    def rebuild(self, doc: Document | None) -> None:
-        """Re-create overlay items after the set of layers changed."""
+    def rebuild(self, _event=None) -> None:
+        """Re-create the overlay items (the document or its set of layers changed)."""
         for name in list(self.viewer.layers):
             self.viewer.remove_layer(name)
-        layers = doc.layers if doc else {}
-        self.layers_panel.set_layers(layers)
-        for key in layers:
-            self.render(doc, key)
-        self.update_score(doc)
+        doc = self.state.document
+        for key in doc.layers if doc else ():
+            self.render(key)
 
     def lut_and_indices(self, layer: Layer) -> tuple[np.ndarray, np.ndarray]:
-        th = self.layers_panel.thresholds
+        st = self.state
         s = layer.style
         if layer.kind == "localization":
-            if th.contours.isChecked():
-                outline = mask_outline(layer.indices >= threshold_index(th.loc_value), width=1)
+            if st.contours:
+                outline = mask_outline(layer.indices >= threshold_index(st.loc_threshold), width=1)
                 return np.where(outline, layer.indices, 0).astype(np.uint8), \
-                    heatmap_lut(s.cmap, th.loc_value, s.opacity, ramp=False)
-            return layer.indices, heatmap_lut(s.cmap, th.loc_value, s.opacity)
-        if layer.kind == "reliability" and s.cmap == "veil":
-            return layer.indices, low_reliability_lut(th.rel_value, s.opacity)
-        return layer.indices, plain_lut(s.cmap if s.cmap != "veil" else "grey", s.opacity)
+                    heatmap_lut(s.cmap, st.loc_threshold, s.opacity, ramp=False)
+            return layer.indices, heatmap_lut(s.cmap, st.loc_threshold, s.opacity)
+        if layer.kind == "reliability" and s.cmap == VEIL:
+            return layer.indices, low_reliability_lut(st.rel_threshold, s.opacity)
+        return layer.indices, plain_lut(s.cmap if s.cmap != VEIL else "grey", s.opacity)
 
-    def render(self, doc: Document | None, key: str) -> None:
+    def render(self, key: str) -> None:
         """Draw one layer from its stored indices and current style (no recomputation)."""
+        doc = self.state.document
         if doc is None or key not in doc.layers:
             return
         layer = doc.layers[key]
@@ -71,29 +75,19 @@ class LayerPainter:
             mode = {"localization": "max", "reliability": "min"}.get(layer.kind, "mean")
             self.viewer.set_layer(key, indices, lut, z, layer.rect, layer.style.visible, mode)
 
-    def render_all(self, doc: Document | None) -> None:
-        if doc is None:
-            return
-        for key in doc.layers:
-            self.render(doc, key)
+    def render_all(self, _event=None) -> None:
+        doc = self.state.document
+        for key in doc.layers if doc else ():
+            self.render(key)
 
-    def update_score(self, doc: Document | None) -> None:
-        an = doc.active_analysis() if doc else None
-        if an is None:
-            self.score_panel.show_reading(None, None, "")
-            return
-        r = an.result
-        th = self.layers_panel.thresholds
-        reading = read_result(r, th.loc_value, th.rel_value)
-        self.score_panel.show_reading(reading, r.reliability, an.label, r.notes)
-
-    def composite_patch(self, doc: Document, x: int, y: int, r: int) -> np.ndarray:
-        """The visible layers composited over the image around (x, y), edge-padded."""
+    def composite_patch(self, x: int, y: int, r: int) -> np.ndarray:
+        """The visible layers of the current document composited over its image around (x, y), edge-padded."""
+        doc = self.state.document
         ev = doc.evidence
         h, w = ev.height, ev.width
         ys = np.clip(np.arange(y - r, y + r + 1), 0, h - 1)
         xs = np.clip(np.arange(x - r, x + r + 1), 0, w - 1)
-        base = ev.rgb[np.ix_(ys, xs)] if self.layers_panel.image_row.isChecked() else \
+        base = ev.rgb[np.ix_(ys, xs)] if self.state.show_image else \
             np.zeros((len(ys), len(xs), 3), np.uint8)
         overlays = []
         for layer in sorted(doc.layers.values(), key=lambda L: Z_ORDER[L.kind]):

@@ -1,28 +1,31 @@
 """The investigator window: open images, run engines off the GUI thread, inspect layers.
 
-State lives in :class:`~trufor_desk.gui.document.Document` objects (plain data); this
-module lays out the widgets and keeps the open documents.  The rest of the window is
-composed from parts, each in its own module:
+The state lives apart from the widgets, in plain Python models that emit events
+(:mod:`trufor_desk.view`): each opened image is a :class:`~trufor_desk.view.document.Document`,
+and the window's :class:`~trufor_desk.view.state.ViewState` (``view_state``) holds the current
+document, the thresholds and the layer styles.  Widgets write to it and subscribe to it; this
+module lays out the widgets, keeps the open documents and shows the current one's image.  The
+rest of the window is composed from parts, each in its own module:
 
 - :class:`~trufor_desk.gui.window_menus.WindowMenus` (a mixin): actions, menus, toolbar,
   recent files, theme, saved preferences;
 - :class:`~trufor_desk.gui.jobs.JobController`: analyses and weights installs on a
   :class:`~trufor_desk.gui.worker.Job`, with progress, cancel and errors;
-- :class:`~trufor_desk.gui.layer_painter.LayerPainter`: the overlays, the loupe's patch
-  and the score reading, drawn from stored indices (threshold, opacity and colour-map
-  changes only rebuild lookup tables);
+- :class:`~trufor_desk.gui.layer_painter.LayerPainter`: the overlays and the loupe's patch,
+  drawn from stored indices (threshold, opacity and colour-map changes only rebuild lookup
+  tables); the :class:`~trufor_desk.gui.score_panel.ScorePanel` reads the active analysis;
 - :class:`~trufor_desk.gui.case_actions.CaseController`: notes, annotations, case files, report.
 
-The window's methods that delegate to a part keep their names (``analyze``, ``rebuild_layers``,
-``install_weights``, ...): menus, tests and scripts call them on the window.
+Menus, tests and scripts call each part directly (``win.jobs.analyze()``,
+``win.painter.composite_patch(...)``, ``win.view_state.loc_threshold = 0.4``); the window does
+not forward them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import Qt, QTimer, Slot
+from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -39,10 +42,11 @@ from PySide6.QtWidgets import (
 
 from trufor_desk.errors import UserError
 from trufor_desk.evidence import open_evidence
+from trufor_desk.view.document import Document
+from trufor_desk.view.state import ViewState
 
 from . import settings as st
 from .case_actions import CaseController
-from .document import Document
 from .fitted_label import FittedLabel
 from .info_panels import HelpPanel, MetadataPanel
 from .jobs import JobController
@@ -63,20 +67,21 @@ class MainWindow(WindowMenus, QMainWindow):
         super().__init__()
         self.settings = settings or st.make_settings()
         self.documents: list[Document] = []
-        self.doc: Document | None = None
+        self.view_state = ViewState()
+        # connected first: a new current document's image is shown before the painter draws its layers
+        self.view_state.events.document.connect(self._show_document)
         self.jobs = JobController(self)
-        self.runner = self.jobs.runner
         self.last_error: QMessageBox | None = None
         self.compare_window = None
         self.cases = CaseController(self)
         self.resize(1400, 900)
         self._build_widgets()
-        self.painter = LayerPainter(self.viewer, self.layers_panel, self.score_panel)
+        self.painter = LayerPainter(self.viewer, self.view_state)
         self._build_actions()
         self._restore_settings()
         self.setAcceptDrops(True)
         self._update_title()
-        self.refresh_weights_banner()
+        self.jobs.refresh_weights_banner()
         self.jobs.set_busy(False)
 
     # ------------------------------------------------------------------ construction ----
@@ -85,8 +90,8 @@ class MainWindow(WindowMenus, QMainWindow):
         lay = QVBoxLayout(central)
         lay.setContentsMargins(0, 0, 0, 0)
         self.banner = WeightsBanner()
-        self.banner.install.clicked.connect(self.install_weights_dialog)
-        self.banner.download.clicked.connect(self.download_weights_dialog)
+        self.banner.install.clicked.connect(self.jobs.install_weights_dialog)
+        self.banner.download.clicked.connect(self.jobs.download_weights_dialog)
         lay.addWidget(self.banner)
         self.viewer = ImageViewer()
         self.viewer.cursorMoved.connect(self._on_cursor)
@@ -99,30 +104,21 @@ class MainWindow(WindowMenus, QMainWindow):
         self.stage = QLabel("")
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setToolTip("Stop the running analysis (it stops at its next step).")
-        self.cancel_button.clicked.connect(self.cancel_analysis)
+        self.cancel_button.clicked.connect(self.jobs.cancel)
         prog.addWidget(self.progress, 1)
         prog.addWidget(self.stage, 1)
         prog.addWidget(self.cancel_button)
         lay.addLayout(prog)
         self.setCentralWidget(central)
 
-        self.layers_panel = LayersPanel()
-        self.layers_panel.styleChanged.connect(self.render_layer)
-        self.layers_panel.thresholds.changed.connect(self.render_all_layers)
-        # the written reading follows the thresholds, but not on every slider pixel
-        self._score_timer = QTimer(self)
-        self._score_timer.setSingleShot(True)
-        self._score_timer.setInterval(120)
-        self._score_timer.timeout.connect(self.update_score)
-        self.layers_panel.thresholds.changed.connect(self._score_timer.start)
-        self.layers_panel.image_row.toggled.connect(lambda on: self.viewer.base.setVisible(on))
+        self.layers_panel = LayersPanel(self.view_state)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(self.layers_panel)
         self.dock_layers = self._dock("Layers", scroll, Qt.LeftDockWidgetArea)
         self.loupe = Loupe()
         self.dock_loupe = self._dock("Loupe", self.loupe, Qt.LeftDockWidgetArea)
-        self.score_panel = ScorePanel()
+        self.score_panel = ScorePanel(state=self.view_state)
         self.dock_score = self._dock("Score and reliability", self.score_panel, Qt.RightDockWidgetArea)
         self.metadata_panel = MetadataPanel()
         self.dock_meta = self._dock("Metadata", self.metadata_panel, Qt.RightDockWidgetArea)
@@ -149,9 +145,10 @@ class MainWindow(WindowMenus, QMainWindow):
         return d
 
     def closeEvent(self, ev):  # noqa: N802
-        if self.runner.busy:
-            self.runner.cancel()
-            self.runner.wait(10000)
+        runner = self.jobs.runner
+        if runner.busy:
+            runner.cancel()
+            runner.wait(10000)
         self.save_settings()
         if self.compare_window is not None:
             self.compare_window.close()
@@ -194,15 +191,20 @@ class MainWindow(WindowMenus, QMainWindow):
         self.doc_combo.addItem(doc.title)
         self.doc_combo.setCurrentIndex(self.doc_combo.count() - 1)
         self.doc_combo.blockSignals(False)
-        self.show_document(doc)
+        self.view_state.document = doc
         return doc
 
     def _select_document(self, index: int) -> None:
         if 0 <= index < len(self.documents):
-            self.show_document(self.documents[index])
+            self.view_state.document = self.documents[index]
 
-    def show_document(self, doc: Document) -> None:
-        self.doc = doc
+    def _show_document(self, event) -> None:
+        """A document became current: its image, annotations, metadata and title (the layer list,
+        the overlays and the reading follow the view state themselves)."""
+        doc = event.value
+        if doc is None:
+            self._update_title()
+            return
         self.viewer.clear_selection()
         self.viewer.set_image(doc.evidence.rgb)
         case = self.cases.case
@@ -212,8 +214,6 @@ class MainWindow(WindowMenus, QMainWindow):
                 if ref is not None and ann.evidence_id == ref.id and ann.rect:
                     self.viewer.add_annotation_box(ann.rect, ann.label)
         self.metadata_panel.show_evidence(doc.evidence, doc.c2pa)
-        self.score_panel.show_credentials(doc.c2pa)
-        self.rebuild_layers()
         self._update_title()
 
     def dragEnterEvent(self, ev):  # noqa: N802
@@ -224,76 +224,30 @@ class MainWindow(WindowMenus, QMainWindow):
         self.open_paths([u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()])
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"{APP_TITLE} — {self.doc.title}" if self.doc else APP_TITLE)
+        doc = self.view_state.document
+        self.setWindowTitle(f"{APP_TITLE} — {doc.title}" if doc else APP_TITLE)
 
-    # ------------------------------------------------------------ jobs (jobs.py) ----
-    def analyze(self, engine: str | None = None, rect=None) -> bool:
-        """Start an analysis of the current image (or a rectangle of it); False if not started."""
-        return self.jobs.analyze(engine, rect)
-
-    def analyze_selection(self) -> bool:
-        return self.jobs.analyze_selection()
-
-    def cancel_analysis(self) -> None:
-        self.jobs.cancel()
-
-    def refresh_weights_banner(self) -> None:
-        self.jobs.refresh_weights_banner()
-
-    def install_weights_dialog(self) -> None:
-        self.jobs.install_weights_dialog()
-
-    def install_weights(self, path: str, force: bool = False) -> None:
-        self.jobs.install_weights(path, force)
-
-    def download_weights_dialog(self) -> None:
-        self.jobs.download_weights_dialog()
-
-    def when_idle(self, fn) -> None:
-        """Run ``fn`` once the finishing job's thread has really ended."""
-        self.jobs.when_idle(fn)
-
-    def wait_idle(self, timeout_ms: int = 60000) -> None:
-        """Process events until no job runs (tests, scripts)."""
-        self.jobs.wait_idle(timeout_ms)
-
-    # ------------------------------------------------- layers (layer_painter.py) ----
-    def rebuild_layers(self) -> None:
-        """Re-create overlay items after the set of layers changed."""
-        self.painter.rebuild(self.doc)
-
-    def render_layer(self, key: str) -> None:
-        """Draw one layer from its stored indices and current style (no recomputation)."""
-        self.painter.render(self.doc, key)
-
-    def render_all_layers(self) -> None:
-        self.painter.render_all(self.doc)
-
-    def update_score(self) -> None:
-        self.painter.update_score(self.doc)
-
-    def composite_patch(self, x: int, y: int, r: int) -> np.ndarray:
-        """The visible layers composited over the image around (x, y), edge-padded."""
-        return self.painter.composite_patch(self.doc, x, y, r)
-
+    # ------------------------------------------------------------------- cursor ----
     def _on_cursor(self, x: int, y: int) -> None:
-        if self.doc is None or x < 0:
+        doc = self.view_state.document
+        if doc is None or x < 0:
             self.readout.setText("")
             self.loupe.show_patch(None)
             if self.compare_window is not None:
                 self.compare_window.show_cursor(-1, -1)
             return
-        rgb = self.doc.evidence.rgb[y, x]
+        rgb = doc.evidence.rgb[y, x]
         parts = [f"x={x} y={y}", f"RGB=({rgb[0]}, {rgb[1]}, {rgb[2]})"]
-        parts += [f"{k}={v:.3f}" for k, v in self.doc.value_at(x, y).items()]
+        parts += [f"{k}={v:.3f}" for k, v in doc.value_at(x, y).items()]
         self.readout.setText("   ".join(parts))
-        self.loupe.show_patch(self.composite_patch(x, y, Loupe.RADIUS))
+        self.loupe.show_patch(self.painter.composite_patch(x, y, Loupe.RADIUS))
 
     # ------------------------------------------------------------------------ export ----
     def export_dialog(self) -> None:
-        if self.doc is None:
+        doc = self.view_state.document
+        if doc is None:
             return
-        suggestion = Path(st.last_folder(self.settings)) / f"{self.doc.evidence.path.stem}_view.png"
+        suggestion = Path(st.last_folder(self.settings)) / f"{doc.evidence.path.stem}_view.png"
         path, _ = QFileDialog.getSaveFileName(self, "Export view", str(suggestion), "PNG (*.png)")
         if path:
             self.export_view(path)
@@ -302,7 +256,7 @@ class MainWindow(WindowMenus, QMainWindow):
         """Save what the viewer shows now (zoom, overlays) as a PNG (signed C2PA when chosen)."""
         from . import view_credentials
 
-        if self.doc is not None and view_credentials.enabled(self.settings):
+        if self.view_state.document is not None and view_credentials.enabled(self.settings):
             return view_credentials.export_with_credentials(self, path)
         ok = self.viewer.view.grab().save(str(path), "PNG")
         if not ok:
@@ -349,8 +303,7 @@ class MainWindow(WindowMenus, QMainWindow):
                             f"{image_path} no longer has the SHA-256 recorded by the batch ({stored_sha}); "
                             "its stored analysis is not shown. Analyse it again.")
             return doc
-        doc.add_analysis(result)
-        self.rebuild_layers()
+        doc.add_analysis(result)   # the view state redraws the current document's layers
         self.stage.setText(f"Stored {result.engine} analysis from the batch")
         self.set_status(f"Opened {doc.title} with its stored {result.engine} analysis from the batch "
                         "(nothing recomputed)")

@@ -1,26 +1,32 @@
 """The verdict, the score, what it means, and the reliability beside it — never apart.
 
-The panel shows :func:`trufor_desk.render.interpret.read_result`'s reading, whose verdict
+The panel shows :func:`trufor_desk.verdict.reading.read_result`'s reading, whose verdict
 is the one the report, ``analyze`` and the triage view print; the score bar takes the
 verdict's colour, so it is never green while the reading warns.  The score is printed by
-:func:`trufor_desk.render.verdict.format_score`, like everywhere else.
+:func:`trufor_desk.verdict.decision.format_score`, like everywhere else.
 
 The panel scrolls (mouse wheel, scroll bar): its text is as long as the reading, and a
 docked panel on a laptop screen is short.  Each label is as tall as its wrapped text at
 the panel's width, so nothing overlaps and nothing is cut.
+
+Given the window's :class:`~trufor_desk.view.state.ViewState`, the panel follows it: the
+current document's active analysis, read at the state's thresholds (a new document or
+analysis at once; threshold moves once the slider rests for a moment), and its Content
+Credentials.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import QFrame, QLabel, QProgressBar, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
 
 from trufor_desk.render.colormaps import colormap
 from trufor_desk.render.verdict_colours import COLOUR_HEX
 from trufor_desk.verdict.decision import format_score
-from trufor_desk.verdict.reading import Reading
+from trufor_desk.verdict.reading import Reading, read_result
+from trufor_desk.view.state import ViewState
 
 THUMB_SIZE = 220  # longest side of the reliability thumbnail, in pixels
 
@@ -38,8 +44,9 @@ def _label(style: str = "") -> QLabel:
 
 
 class ScorePanel(QScrollArea):
-    def __init__(self, parent=None):
+    def __init__(self, parent=None, *, state: ViewState | None = None):
         super().__init__(parent)
+        self.state = state
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
@@ -78,6 +85,36 @@ class ScorePanel(QScrollArea):
         lay.addStretch(1)
         self.setWidget(self.content)
         self.show_reading(None, None, "")
+        if state is not None:
+            self._follow(state)
+
+    # -- following the view state ------------------------------------------------------
+    def _follow(self, state: ViewState) -> None:
+        # the written reading follows the thresholds, but not on every slider pixel
+        self._reading_timer = QTimer(self)
+        self._reading_timer.setSingleShot(True)
+        self._reading_timer.setInterval(120)
+        self._reading_timer.timeout.connect(self.show_state)
+        state.events.document.connect(self._document_changed)
+        state.events.layers.connect(self.show_state)
+        state.events.loc_threshold.connect(lambda e: self._reading_timer.start())
+        state.events.rel_threshold.connect(lambda e: self._reading_timer.start())
+
+    def _document_changed(self, event) -> None:
+        doc = event.value
+        self.show_credentials(doc.c2pa if doc is not None else None)
+        self.show_state()
+
+    def show_state(self, _event=None) -> None:
+        """Read the current document's active analysis at the state's thresholds."""
+        doc = self.state.document
+        an = doc.active_analysis() if doc is not None else None
+        if an is None:
+            self.show_reading(None, None, "")
+            return
+        r = an.result
+        reading = read_result(r, self.state.loc_threshold, self.state.rel_threshold)
+        self.show_reading(reading, r.reliability, an.label, r.notes)
 
     def show_reading(self, reading: Reading | None, reliability: np.ndarray | None, engine: str,
                      notes: list[str] | None = None) -> None:

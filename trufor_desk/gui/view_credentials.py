@@ -49,7 +49,7 @@ def export_with_credentials(win, path) -> bool:
     from trufor_desk.atomic import write_bytes_atomic
     from trufor_desk.report.view_credentials import sign_png
 
-    doc = win.doc
+    doc = win.view_state.document
     not_done = "The view was not exported"
     key = win.cases.signing_key("exported view", not_done)
     if key is None:

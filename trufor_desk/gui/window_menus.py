@@ -3,7 +3,8 @@ preferences saved on closing and restored on opening.
 
 A mixin of :class:`~trufor_desk.gui.main_window.MainWindow`: the actions are the window's
 own attributes (``act_open``, ``act_analyze``, ...; tests and scripts trigger them), and
-they are connected to the window's methods, which the other parts of the window provide.
+they are connected to the part of the window that does the work (``self.jobs``,
+``self.cases``, ``self.viewer``, the window itself); the saved thresholds go into the view state.
 """
 
 from __future__ import annotations
@@ -62,13 +63,13 @@ class WindowMenus:
                                      "Add a note to the case for the current image")
         self.act_annotate = self._action("Annotate selection…", lambda: self.cases.annotate_selection(), "Ctrl+L",
                                          "Label the selected rectangle in the case")
-        self.act_analyze = self._action("Analyse", lambda: self.analyze(), "Ctrl+R",
+        self.act_analyze = self._action("Analyse", lambda: self.jobs.analyze(), "Ctrl+R",
                                         "Run the chosen engine on the whole image")
         self.act_select = self._action("Select region", self.viewer.start_selection, "Ctrl+Shift+S",
                                        "Draw a rectangle to analyse at full resolution")
-        self.act_analyze_sel = self._action("Analyse selection", self.analyze_selection, "Ctrl+Shift+R",
+        self.act_analyze_sel = self._action("Analyse selection", self.jobs.analyze_selection, "Ctrl+Shift+R",
                                             "Run the chosen engine on the selected rectangle only")
-        self.act_cancel = self._action("Cancel analysis", self.cancel_analysis, "Esc")
+        self.act_cancel = self._action("Cancel analysis", self.jobs.cancel, "Esc")
         self.act_fit = self._action("Fit", self.viewer.fit, "Ctrl+0", "Fit the image in the window")
         self.act_one = self._action("1:1", self.viewer.one_to_one, "Ctrl+1", "One image pixel per screen pixel")
         self.act_zoom_in = self._action("Zoom in", lambda: self.viewer.zoom(1.25), QKeySequence.ZoomIn)
@@ -77,7 +78,7 @@ class WindowMenus:
                                         "Compare two images, or an image and a layer, in linked views")
         self.act_dark = self._action("Dark theme", self.toggle_theme)
         self.act_dark.setCheckable(True)
-        self.act_install = self._action("Install TruFor weights…", self.install_weights_dialog)
+        self.act_install = self._action("Install TruFor weights…", self.jobs.install_weights_dialog)
         self.act_help = self._action("Layers and limits", lambda: (self.dock_help.show(), self.dock_help.raise_()),
                                      "F1")
         self.act_about = self._action("About", self.about)
@@ -185,9 +186,9 @@ class WindowMenus:
         device = s.value("device", "auto")
         if self.device_combo.findText(device) >= 0:
             self.device_combo.setCurrentText(device)
-        th = self.layers_panel.thresholds
-        th.loc.setValue(int(round(100 * st.get_float(s, "loc_threshold", 0.5))))
-        th.rel.setValue(int(round(100 * st.get_float(s, "rel_threshold", 0.5))))
+        view = self.view_state   # to the slider's hundredths, as the examiner set them
+        view.loc_threshold = round(100 * st.get_float(s, "loc_threshold", 0.5)) / 100
+        view.rel_threshold = round(100 * st.get_float(s, "rel_threshold", 0.5)) / 100
         dark = st.get_bool(s, "dark", False)
         self.act_dark.setChecked(dark)
         apply_theme(QApplication.instance(), dark)
@@ -203,8 +204,8 @@ class WindowMenus:
         s = self.settings
         s.setValue("engine", self.engine_combo.currentText())
         s.setValue("device", self.device_combo.currentText())
-        s.setValue("loc_threshold", self.layers_panel.thresholds.loc_value)
-        s.setValue("rel_threshold", self.layers_panel.thresholds.rel_value)
+        s.setValue("loc_threshold", self.view_state.loc_threshold)
+        s.setValue("rel_threshold", self.view_state.rel_threshold)
         s.setValue("dark", self.act_dark.isChecked())
         s.setValue("geometry", self.saveGeometry())
         s.sync()

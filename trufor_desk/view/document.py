@@ -1,5 +1,11 @@
-"""What the window shows, as plain data (no Qt): an opened image, the analyses run on
-it, and how each layer is styled.  Widgets read and change this; nothing here draws."""
+"""An opened image as the window shows it, as plain data (no Qt): the analyses run on it,
+their layers and how each layer is styled.  Nothing here draws.
+
+A document says when its set of layers changed (``doc.events.layers``, after every
+:meth:`Document.add_analysis`), so whoever adds an analysis does not have to remember to
+redraw: :class:`~trufor_desk.view.state.ViewState` passes the event on for the current
+document, and the window's layer list, overlays and score reading follow it.  Style changes
+go through :meth:`ViewState.set_style <trufor_desk.view.state.ViewState.set_style>`."""
 
 from __future__ import annotations
 
@@ -11,6 +17,8 @@ import numpy as np
 from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.evidence import Evidence
 from trufor_desk.render.layers import quantize_unit, robust_stretch
+
+from .events import EmitterGroup
 
 
 @dataclass
@@ -70,13 +78,18 @@ class Document:
     layers: dict[str, Layer] = field(default_factory=dict)
     active: int | None = None  # index of the analysis whose score is shown
     c2pa: Any = None  # the evidence's Content Credentials (a C2paRecord), read when it is opened
+    events: EmitterGroup = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # layers: the set of layers (and the active analysis) changed; value = this document
+        self.events = EmitterGroup(self, "layers")
 
     @property
     def title(self) -> str:
         return self.evidence.path.name
 
     def add_analysis(self, result: AnalysisResult, rect=None) -> Analysis:
-        """Store a result and (re)build its layers, keyed by engine and region."""
+        """Store a result and (re)build its layers, keyed by engine and region; emits ``events.layers``."""
         an = Analysis(result, rect)
         prefix = result.engine if rect is None else f"{result.engine}@{rect[0]},{rect[1]},{rect[2]},{rect[3]}"
         self.analyses = [a for a in self.analyses if not (a.result.engine == result.engine and a.rect == rect)]
@@ -102,6 +115,7 @@ class Document:
                 f"{prefix}:{ename}", f"{name}: {'Noiseprint++' if is_np else ename}", "plain", idx, arr,
                 LayerStyle(False, 1.0 if is_np else 0.7, "grey" if is_np else "viridis"), rect,
                 LAYER_HELP["np++" if is_np else "plain"])
+        self.events.layers(value=self)
         return an
 
     def active_analysis(self) -> Analysis | None:
