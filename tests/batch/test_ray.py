@@ -46,6 +46,24 @@ def test_ray_backend_gives_the_same_rows_as_local(local_ray, tmp_path):
     assert _rows(tmp_path / "local") == _rows(tmp_path / "ray")
 
 
+def test_ray_triage_gives_the_rows_of_local_triage(local_ray, tmp_path):
+    from tests.batch.test_triage import make_triage_images
+
+    src = make_triage_images(tmp_path / "in", singles=(1,))
+    kw = dict(triage=True, triage_top=0.0, triage_promote=("indicated",))
+    local = run_batch([src], tmp_path / "local", **kw)
+    remote = run_batch([src], tmp_path / "ray", backend="ray", workers=2, **kw)
+    assert (remote.triage.by_verdict, remote.triage.by_rank) == (local.triage.by_verdict, local.triage.by_rank) \
+        == (2, 0)
+    key = (*KEY, "analysis", "triage_score", "triage_verdict", "verdict")
+    rows = [sorted(({k: r[k] for k in key} for r in read_results(tmp_path / d)), key=lambda r: r["path"])
+            for d in ("local", "ray")]
+    assert rows[0] == rows[1]
+    assert sorted(r["analysis"] for r in rows[1]) == ["full", "full"] + ["triage (compression history only)"] * 2
+    again = run_batch([src], tmp_path / "local", backend="ray", workers=2, **kw)
+    assert again.skipped == 4
+
+
 def test_missing_ray_is_one_clear_error(monkeypatch, tmp_path):
     import builtins
 

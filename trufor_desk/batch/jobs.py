@@ -21,7 +21,7 @@ from trufor_desk.errors import EvidenceError, UserError, WeightsError
 
 from .results import COLUMNS, compact_json
 
-__all__ = ["JobSpec", "Worker", "engine_params", "engine_versions", "make_job", "npz_bytes"]
+__all__ = ["JobSpec", "Worker", "engine_params", "engine_versions", "make_job", "npz_bytes", "run_params_json"]
 
 
 # -- the engine's identity --------------------------------------------------------------
@@ -75,21 +75,39 @@ class JobSpec:
     engine_version: str
     # the Content Credentials trust list (a frozen TrustList: its PEM text travels to every worker)
     c2pa_trust: Any = None
+    # parameters passed to every ``analyze`` call (None: the engine's defaults); part of params_json
+    params: dict[str, Any] | None = None
 
     @property
     def c2pa_trust_sha256(self) -> str:
         return self.c2pa_trust.sha256 if self.c2pa_trust is not None else ""
 
 
-def make_job(engine_name: str, options: dict[str, Any], c2pa_trust: Any = None) -> tuple[JobSpec, Any]:
+def run_params_json(engine: Any, params: dict[str, Any] | None = None) -> str:
+    """The ``params`` column of a run: :func:`engine_params` with the per-analysis ``params``
+    applied (checked by the engine's own resolver, so an unknown name is one error line)."""
+    values = engine_params(engine)
+    if params:
+        defaults = getattr(engine, "DEFAULTS", None)
+        if isinstance(defaults, dict):
+            from trufor_desk.engines.base import resolve_params
+
+            resolve_params(str(getattr(engine, "name", "")), defaults, params)
+        values.update(json.loads(compact_json(params)))
+    return compact_json(values)
+
+
+def make_job(engine_name: str, options: dict[str, Any], c2pa_trust: Any = None,
+             params: dict[str, Any] | None = None) -> tuple[JobSpec, Any]:
     """Create the engine once in the driver: checks the name, device and weights early
-    (one error line instead of one per image) and fixes the parameters of the run."""
+    (one error line instead of one per image) and fixes the parameters of the run
+    (``params``: passed to every ``analyze`` call, e.g. the fast pass of ``--triage``)."""
     from trufor_desk.engines.registry import create_engine
 
     engine = create_engine(engine_name, **options)
-    job = JobSpec(engine=engine_name, options=dict(options),
-                  params_json=compact_json(engine_params(engine)),
-                  engine_version=str(getattr(engine, "version", "")), c2pa_trust=c2pa_trust)
+    job = JobSpec(engine=engine_name, options=dict(options), params_json=run_params_json(engine, params),
+                  engine_version=str(getattr(engine, "version", "")), c2pa_trust=c2pa_trust,
+                  params=dict(params) if params else None)
     return job, engine
 
 
@@ -126,7 +144,7 @@ class Worker:
                 from trufor_desk.engines.registry import create_engine
 
                 self.engine = create_engine(job.engine, **job.options)
-                mine = compact_json(engine_params(self.engine))
+                mine = run_params_json(self.engine, job.params)
                 if mine != job.params_json:
                     self.fatal = (f"this worker's {job.engine} engine differs from the driver's "
                                   f"(parameters {mine} != {job.params_json}); install the same weights "
@@ -175,7 +193,8 @@ class Worker:
         known = {"sha256": ev.sha256, "width": ev.width, "height": ev.height,
                  "c2pa_state": _c2pa_state(ev, self.job.c2pa_trust), "c2pa_trust_sha256": self.job.c2pa_trust_sha256}
         try:
-            result = self.engine.analyze(ev)
+            result = (self.engine.analyze(ev, params=self.job.params) if self.job.params
+                      else self.engine.analyze(ev))
             data = npz_bytes(result.to_npz_dict())
         except WeightsError as exc:
             return {"kind": "fatal", "message": _one_line(exc)}

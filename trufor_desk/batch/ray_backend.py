@@ -200,6 +200,21 @@ def _init_ray(ray, address: str | None, num_cpus: int) -> bool:
 
 
 @contextlib.contextmanager
+def ray_session(address: str | None, workers: int = 1, cpus_per_worker: float | None = None) -> Iterator[None]:
+    """Ray for a whole run, joined or started once (the two passes of ``--triage`` share it;
+    :func:`ray_outcomes` inside it neither starts nor stops Ray)."""
+    ray = require_ray()
+    cpus = float(cpus_per_worker or 1)
+    started = _init_ray(ray, address, num_cpus=max(1, int(round(workers * cpus))))
+    try:
+        yield
+    finally:
+        if started:
+            with contextlib.suppress(Exception):
+                ray.shutdown()
+
+
+@contextlib.contextmanager
 def ray_outcomes(job: JobSpec, items: list[tuple[int, str, str]], workers: int = 1, address: str | None = None,
                  cpus_per_worker: float | None = None,
                  gpus_per_worker: float = 0) -> Iterator[Iterator[tuple[int, dict]]]:

@@ -25,7 +25,8 @@ from trufor_desk.engines.base import AnalysisResult
 from trufor_desk.errors import UserError
 
 COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "params", "score", "status",
-                            "error", "seconds", "versions", "verdict", "c2pa_state", "c2pa_trust_sha256")
+                            "error", "seconds", "versions", "verdict", "c2pa_state", "c2pa_trust_sha256",
+                            "analysis", "triage_score", "triage_verdict")
 # ``verdict``: the category of :func:`trufor_desk.verdict.decision.verdict_for_result` at the
 # default thresholds (indicated / inconclusive / no_indication / not_applicable); empty for
 # error rows and for rows written before the column existed.
@@ -33,6 +34,13 @@ COLUMNS: tuple[str, ...] = ("path", "sha256", "width", "height", "engine", "para
 # none, valid, untrusted, invalid, unreadable, not_fetched, unavailable), with ``+ai`` when
 # they declare AI generation; beside the verdict, never folded into it.  ``c2pa_trust_sha256``:
 # the SHA-256 of the --c2pa-trust bundle it was judged against (empty: no trust list).
+# ``analysis``: which pass of ``batch --triage`` wrote the row, :data:`FULL_ANALYSIS` or
+# :data:`TRIAGE_ANALYSIS` (empty outside --triage: the row is then the engine's one analysis);
+# ``triage_score`` / ``triage_verdict``: the fast pass's score and verdict, on both kinds of
+# triage row (a triage-only row repeats its own ``score`` and ``verdict`` there), so the fast
+# ranking can be read beside the full one.
+FULL_ANALYSIS = "full"
+TRIAGE_ANALYSIS = "triage (compression history only)"
 JSONL_NAME = "results.jsonl"
 CSV_NAME = "results.csv"
 _STEM_MAX = 80
@@ -67,7 +75,7 @@ def _typed(row: dict) -> dict:
             v = None
         if col in ("width", "height") and v is not None:
             v = int(v)
-        elif col in ("score", "seconds") and v is not None:
+        elif col in ("score", "seconds", "triage_score") and v is not None:
             v = float(v)
         elif col in ("params", "versions") and not isinstance(v, str):
             v = compact_json(v if v is not None else {})

@@ -8,6 +8,10 @@ Output: ``OUT_DIR/results.csv`` and ``results.jsonl`` (one row per input file), 
 when it is a terminal, a progress bar with an ETA.  Exit status: 0 when every file was
 analysed, 1 when some were recorded as errors (or the run could not start), 130 after
 Ctrl-C; a rerun of the same command resumes and skips what is done.
+
+``--triage`` (:mod:`trufor_desk.batch.triage`): a fast pass (the JPEG compression history
+alone) on every file, then the full analysis only on the files it selects; the CSV's
+``analysis`` column says which pass wrote each row.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ __all__ = ["add_batch_parser", "run_batch"]
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    from trufor_desk.batch.triage import DEFAULT_TOP, PROMOTE_VERDICTS
     from trufor_desk.cli.args import add_c2pa_trust_argument, add_engine_arguments
 
     p = subparsers.add_parser(
         "batch", help="analyse a whole collection into a results folder (resumable)",
         description="Analyse every image in folders (recursively) and glob patterns. Writes OUT_DIR/results.csv "
                     "and results.jsonl (one row per file: path, sha256, width, height, engine, params, score, "
-                    "status, error, seconds, versions, verdict, c2pa_state, c2pa_trust_sha256) and one .npz per "
+                    "status, error, seconds, versions, verdict, c2pa_state, c2pa_trust_sha256, and with --triage "
+                    "analysis, triage_score, triage_verdict) and one .npz per "
                     "image. Rerunning resumes: files whose "
                     "result exists for the same content, engine and parameters are skipped.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="folder, image file or quoted glob pattern "
@@ -48,8 +54,43 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Ar
                    help="ray: CPUs reserved by each worker, also its thread count (default 1)")
     p.add_argument("--gpus-per-worker", type=float, default=0, metavar="G",
                    help="ray: GPUs reserved by each worker (e.g. 1 with --device cuda)")
+    p.add_argument("--triage", action="store_true",
+                   help="fast triage: first the JPEG compression history alone (fusion without noise statistics "
+                        "and copy-move) on every image, then the full analysis (--engine, default fusion) only for "
+                        "images whose fast verdict is manipulation indicated or not applicable, that "
+                        "have no fast score (e.g. PNG), or whose fast score is in the top --triage-top fraction; "
+                        "the CSV's 'analysis' column says which pass wrote each row, 'triage_score' the fast score")
+    p.add_argument("--triage-top", type=float, default=None, metavar="F",
+                   help=f"with --triage: the fraction of images, by fast score, that always get the full analysis "
+                        f"(default {DEFAULT_TOP:g})")
+    p.add_argument("--triage-verdicts", default=None, metavar="LIST",
+                   help="with --triage: the fast verdicts that send an image to the full analysis, comma-separated "
+                        f"(default {','.join(PROMOTE_VERDICTS)}; 'none' for the rank alone)")
     add_c2pa_trust_argument(p)
     return p
+
+
+def _triage_options(args: argparse.Namespace) -> dict[str, Any]:
+    """run_batch's triage keywords from --triage/--triage-top/--triage-verdicts (UserError if misused)."""
+    if not args.triage:
+        for given, flag in ((args.triage_top, "--triage-top"), (args.triage_verdicts, "--triage-verdicts")):
+            if given is not None:
+                raise UserError(f"{flag} only applies with --triage")
+        return {}
+    from trufor_desk.verdict.decision import CATEGORIES
+
+    opts: dict[str, Any] = {"triage": True}
+    if args.triage_top is not None:
+        opts["triage_top"] = args.triage_top
+    if args.triage_verdicts is not None:
+        names = [v.strip().replace(" ", "_") for v in args.triage_verdicts.split(",") if v.strip()]
+        names = [] if names == ["none"] else names
+        unknown = sorted(set(names) - set(CATEGORIES))
+        if unknown:
+            raise UserError(f"--triage-verdicts: unknown verdict(s) {', '.join(unknown)} "
+                            f"(choose from {', '.join(CATEGORIES)}, or none)")
+        opts["triage_promote"] = tuple(names)
+    return opts
 
 
 class _Progress(StderrBar):
@@ -57,14 +98,18 @@ class _Progress(StderrBar):
 
     def __init__(self) -> None:
         self.bar = None
-        self._total = None
+        self._stage = None
 
     def __call__(self, p) -> None:
+        if self.bar is not None and p.stage != self._stage:  # --triage: a bar per pass
+            self.close()
+        self._stage = p.stage
         if self.bar is None and sys.stderr.isatty():
             from tqdm import tqdm
 
             # our own ETA: it counts only images still to analyse, not the quick skips of a resume
-            self.bar = tqdm(total=p.total, unit="img", file=sys.stderr, dynamic_ncols=True, desc="batch",
+            desc = {"triage": "fast pass", "full": "full analysis"}.get(p.stage, "batch")
+            self.bar = tqdm(total=p.total, unit="img", file=sys.stderr, dynamic_ncols=True, desc=desc,
                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
                                        "[{elapsed}{postfix}]")
         if p.row is not None and p.row["status"] == "error":
@@ -89,7 +134,8 @@ def run_batch(args: argparse.Namespace) -> int:
                       precision=args.precision, engine_options={"band_tokens": args.band_tokens},
                       backend=args.backend, workers=args.workers,
                       ray_address=args.ray_address, cpus_per_worker=args.cpus_per_worker,
-                      gpus_per_worker=args.gpus_per_worker, progress=bar, c2pa_trust=c2pa_trust_from(args))
+                      gpus_per_worker=args.gpus_per_worker, progress=bar, c2pa_trust=c2pa_trust_from(args),
+                      **_triage_options(args))
     except UserError as exc:
         bar.close()
         error(exc)
