@@ -36,7 +36,8 @@ from trufor_desk.batch.triage import PROMOTE_VERDICTS, select_for_full  # noqa: 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "casia-dev"
 TOPS = (0.2, 0.3)
 VARIANTS = (("indicated,inconclusive,not_applicable", ("indicated", "inconclusive", "not_applicable")),
-            ("indicated,not_applicable (default)", PROMOTE_VERDICTS),
+            ("indicated,inconclusive_high,not_applicable (default)", PROMOTE_VERDICTS),
+            ("indicated,not_applicable", ("indicated", "not_applicable")),
             ("none (rank alone)", ()))
 
 

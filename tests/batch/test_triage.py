@@ -119,7 +119,9 @@ def test_default_rule_and_a_wider_rule_on_resume_analyse_only_what_is_new(images
     out = tmp_path / "out"
     run_batch([images], out, triage=True, triage_top=0.2)
     first = _by_name(out)
-    assert {n for n, r in first.items() if r["analysis"] == FULL_ANALYSIS} == {"splice.jpg", "flat.png"}
+    # indicated, not applicable, and the photo saved twice whose fast probability is high without a region
+    assert {n for n, r in first.items() if r["analysis"] == FULL_ANALYSIS} == {"splice.jpg", "flat.png", "twice.jpg"}
+    assert float(first["twice.jpg"]["triage_score"]) >= 0.5 and first["twice.jpg"]["triage_verdict"] == "inconclusive"
     calls.clear()
 
     again = run_batch([images], out, triage=True, triage_top=0.2)
@@ -129,10 +131,10 @@ def test_default_rule_and_a_wider_rule_on_resume_analyse_only_what_is_new(images
     # a wider rule (inconclusive goes on too): no fast pass again, full only for the newly selected
     promoted = run_batch([images], out, triage=True, triage_promote=("indicated", "inconclusive", "not_applicable"))
     rows = _by_name(out)
-    assert [kind for _, kind in calls] == ["full"] * 4
-    assert sorted(n for n, _ in calls) == ["single1.jpg", "single2.jpg", "single3.jpg", "twice.jpg"]
+    assert [kind for _, kind in calls] == ["full"] * 3
+    assert sorted(n for n, _ in calls) == ["single1.jpg", "single2.jpg", "single3.jpg"]
     assert all(r["analysis"] == FULL_ANALYSIS for r in rows.values())
-    assert promoted.skipped == 2 and promoted.triage.full_analysed == 4 and promoted.triage.fast_analysed == 0
+    assert promoted.skipped == 3 and promoted.triage.full_analysed == 3 and promoted.triage.fast_analysed == 0
     for name in ("single1.jpg", "twice.jpg"):  # the promoted rows keep their fast reading
         assert rows[name]["triage_score"] == first[name]["triage_score"]
         assert rows[name]["triage_verdict"] == first[name]["triage_verdict"]
@@ -183,6 +185,9 @@ def test_selection_rule():
     assert chosen == {1: "verdict", 2: "verdict", 0: "rank", 3: "rank"}  # the tie at 0.5: input order
     assert select_for_full(cands, 0.0, ())[0] == {2: "verdict"}
     assert set(select_for_full(cands, 1.0, ())[0]) == set(range(6))
+    # the default rule: an inconclusive reading goes on when its probability reaches the decision point
+    chosen, _, _ = select_for_full(cands + [(6, 0.49, "inconclusive")], 0.0)
+    assert chosen == {1: "verdict", 2: "verdict", 4: "verdict"}
 
 
 def test_cli_triage_and_its_errors(images, tmp_path, capsys):

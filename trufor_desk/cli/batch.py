@@ -57,8 +57,9 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Ar
     p.add_argument("--triage", action="store_true",
                    help="fast triage: first the JPEG compression history alone (fusion without noise statistics "
                         "and copy-move) on every image, then the full analysis (--engine, default fusion) only for "
-                        "images whose fast verdict is manipulation indicated or not applicable, that "
-                        "have no fast score (e.g. PNG), or whose fast score is in the top --triage-top fraction; "
+                        "images whose fast verdict is manipulation indicated, inconclusive with a probability "
+                        ">= 0.5 or not applicable, that have no fast score (e.g. PNG), or whose fast score is in "
+                        "the top --triage-top fraction; "
                         "the CSV's 'analysis' column says which pass wrote each row, 'triage_score' the fast score")
     p.add_argument("--triage-top", type=float, default=None, metavar="F",
                    help=f"with --triage: the fraction of images, by fast score, that always get the full analysis "
@@ -77,7 +78,7 @@ def _triage_options(args: argparse.Namespace) -> dict[str, Any]:
             if given is not None:
                 raise UserError(f"{flag} only applies with --triage")
         return {}
-    from trufor_desk.verdict.decision import CATEGORIES
+    from trufor_desk.batch.triage import PROMOTE_NAMES
 
     opts: dict[str, Any] = {"triage": True}
     if args.triage_top is not None:
@@ -85,10 +86,10 @@ def _triage_options(args: argparse.Namespace) -> dict[str, Any]:
     if args.triage_verdicts is not None:
         names = [v.strip().replace(" ", "_") for v in args.triage_verdicts.split(",") if v.strip()]
         names = [] if names == ["none"] else names
-        unknown = sorted(set(names) - set(CATEGORIES))
+        unknown = sorted(set(names) - set(PROMOTE_NAMES))
         if unknown:
             raise UserError(f"--triage-verdicts: unknown verdict(s) {', '.join(unknown)} "
-                            f"(choose from {', '.join(CATEGORIES)}, or none)")
+                            f"(choose from {', '.join(PROMOTE_NAMES)}, or none)")
         opts["triage_promote"] = tuple(names)
     return opts
 
