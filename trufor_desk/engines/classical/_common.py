@@ -115,16 +115,17 @@ def pca_whiten(x: np.ndarray, fit: np.ndarray, dims: int, eps: float = 1e-9) -> 
 
     Returns (projected float64 (n, d), eigenvalues kept).
     """
-    xf = x[fit]
-    mu = xf.mean(axis=0)
-    xc = xf - mu
-    cov = xc.T @ xc / max(len(xf) - 1, 1)
+    n_fit = int(np.count_nonzero(fit))
+    mu = x[fit].mean(axis=0)
+    centred = x - mu                      # every row centred once; the fitted rows are a subset
+    xc = centred if n_fit == len(x) else centred[fit]
+    cov = xc.T @ xc / max(n_fit - 1, 1)
     vals, vecs = np.linalg.eigh(cov)
     order = np.argsort(vals)[::-1]
     vals, vecs = vals[order], vecs[:, order]
     d = int(max(1, min(dims, int((vals > eps * max(vals[0], eps)).sum()))))
     vals, vecs = vals[:d], vecs[:, :d]
-    y = (x - mu) @ (vecs / np.sqrt(np.maximum(vals, eps)))
+    y = centred @ (vecs / np.sqrt(np.maximum(vals, eps)))
     # deterministic sign: largest-magnitude loading positive
     return y, vals
 
@@ -221,6 +222,14 @@ def squash(x: np.ndarray, centre: float, width: float) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip((x - centre) / width, -60, 60)))).astype(np.float32)
 
 
+def _chi2_ppf(q: float, d: int) -> float:
+    """``scipy.stats.chi2.ppf(q, d)``, which is ``2 gammaincinv(d / 2, q)``: the same number,
+    from scipy.special (scipy.stats takes seconds to import)."""
+    from scipy.special import gammaincinv
+
+    return float(2.0 * gammaincinv(d / 2.0, q))
+
+
 @dataclass
 class RobustGaussianFit:
     mean: np.ndarray
@@ -242,8 +251,6 @@ def robust_gaussian(y: np.ndarray, fit: np.ndarray, trim: float = 0.6, csteps: i
     content that makes the host features non-Gaussian widens the scale instead of raising
     false alarms.
     """
-    from scipy.stats import chi2
-
     yf = y[fit]
     n, d = yf.shape
     eye = ridge * np.eye(d)
@@ -261,16 +268,16 @@ def robust_gaussian(y: np.ndarray, fit: np.ndarray, trim: float = 0.6, csteps: i
         cov = np.cov(yf[sel], rowvar=False).reshape(d, d) + eye
     # consistency correction (the trimmed covariance underestimates the spread), then reweight
     m2 = _mahalanobis2(yf, mu, cov)
-    cov = cov * (np.median(m2) / chi2.ppf(0.5, d))
+    cov = cov * (np.median(m2) / _chi2_ppf(0.5, d))
     m2 = _mahalanobis2(yf, mu, cov)
-    inl = m2 <= chi2.ppf(0.975, d)
+    inl = m2 <= _chi2_ppf(0.975, d)
     if inl.sum() >= d + 2:
         mu = yf[inl].mean(axis=0)
         cov = np.cov(yf[inl], rowvar=False).reshape(d, d) + eye
     m2_all = _mahalanobis2(y, mu, cov)
     a = 2.0 / (9.0 * d)
     wh = (np.cbrt(np.maximum(m2_all, 0) / d) - (1 - a)) / np.sqrt(a)
-    wf = wh[fit][_mahalanobis2(yf, mu, cov) <= chi2.ppf(0.975, d)] if inl.any() else wh[fit]
+    wf = wh[fit][_mahalanobis2(yf, mu, cov) <= _chi2_ppf(0.975, d)] if inl.any() else wh[fit]
     med = float(np.median(wf)) if wf.size else 0.0
     mad = float(np.median(np.abs(wf - med))) * 1.4826 if wf.size else 1.0
     z = (wh - med) / max(mad, 1e-3)

@@ -44,6 +44,21 @@ def dct_matrix(n: int = 8) -> np.ndarray:
 DCT8 = dct_matrix(8)
 
 
+def _block_dct_rows(plane: np.ndarray, oy: int, ox: int) -> tuple[np.ndarray, int, int]:
+    """(coefficients as (nby, 8 [u], nbx, 8 [v]) float32, nby, nbx) of the whole 8x8 blocks of
+    ``plane - 128`` on the grid with origin (oy, ox): the rows of each block transformed by one
+    GEMM, then its columns by one (8 x 8) @ (8 x 8 nbx) product per block row, which needs no
+    transposed copy in between (the same products and sums as transforming the columns of the
+    transposed blocks: the same numbers)."""
+    p = plane[oy:, ox:]
+    nby, nbx = p.shape[0] // 8, p.shape[1] // 8
+    d = DCT8.astype(np.float32)
+    blocks = p[:nby * 8, :nbx * 8].astype(np.float32) - 128.0
+    t = blocks.reshape(nby * 8 * nbx, 8) @ d.T                    # (a, i, b, v): rows over j
+    t = np.matmul(d, t.reshape(nby, 8, nbx * 8))                  # (a, u, b, v): columns over i
+    return t.reshape(nby, 8, nbx, 8), nby, nbx
+
+
 def block_dct(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
     """8x8 block DCT of ``plane - 128`` on the grid whose origin is (oy, ox).
 
@@ -51,16 +66,20 @@ def block_dct(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
     (0, 0, 8, 8) for tiny images.
     """
     p = plane[oy:, ox:]
-    nby, nbx = p.shape[0] // 8, p.shape[1] // 8
-    if nby == 0 or nbx == 0:
-        return np.zeros((max(nby, 0), max(nbx, 0), 8, 8), np.float32)
-    blocks = p[:nby * 8, :nbx * 8].astype(np.float32) - 128.0
-    # (a, i, b, j) -> rows transform over j, then columns over i: two large GEMMs
-    d = DCT8.astype(np.float32)
-    t = blocks.reshape(nby * 8 * nbx, 8) @ d.T                   # (a, i, b, v)
-    t = t.reshape(nby, 8, nbx, 8).transpose(0, 2, 3, 1)           # (a, b, v, i)
-    t = np.ascontiguousarray(t).reshape(-1, 8) @ d.T              # (a, b, v, u)
-    return np.ascontiguousarray(t.reshape(nby, nbx, 8, 8).transpose(0, 1, 3, 2))
+    if p.shape[0] // 8 == 0 or p.shape[1] // 8 == 0:
+        return np.zeros((max(p.shape[0] // 8, 0), max(p.shape[1] // 8, 0), 8, 8), np.float32)
+    t, _, _ = _block_dct_rows(plane, oy, ox)
+    return np.ascontiguousarray(t.transpose(0, 2, 1, 3))
+
+
+def block_dct_planes(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
+    """:func:`block_dct` laid out by frequency: float32 (8, 8, nby, nbx), so that one
+    frequency's coefficients over all blocks (``planes[u, v]``) are contiguous."""
+    p = plane[oy:, ox:]
+    if p.shape[0] // 8 == 0 or p.shape[1] // 8 == 0:
+        return np.zeros((8, 8, max(p.shape[0] // 8, 0), max(p.shape[1] // 8, 0)), np.float32)
+    t, _, _ = _block_dct_rows(plane, oy, ox)
+    return np.ascontiguousarray(t.transpose(1, 3, 0, 2))
 
 
 def grid_offset(evidence: Any) -> tuple[int, int]:

@@ -45,14 +45,14 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk.engines.classical._jpeg_common import block_dct
+from trufor_desk.engines.classical._jpeg_common import block_dct_planes
 from trufor_desk.engines.classical.dq_model import (
     ZIGZAG,
     block_llr,
-    coefficient_noise,
+    coefficient_noise_planes,
     fit_frequency,
     max_primary_step,
-    stored_integers,
+    stored_integer_planes,
 )
 
 StepFn = Callable[[float, str], None]
@@ -79,8 +79,10 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
     """
     import cv2
 
-    coefs = block_dct(y, 0, 0)
-    nby, nbx = coefs.shape[:2]
+    # coefficients laid out by frequency (8, 8, nby, nbx): each frequency's values over all
+    # blocks are contiguous for the per-frequency fits below
+    coefs = block_dct_planes(y, 0, 0)
+    nby, nbx = coefs.shape[2:]
     out: dict[str, Any] = {"single_posterior": np.zeros((nby, nbx), np.float32),
                            "llr": np.zeros((nby, nbx), np.float32),
                            "evidence": np.zeros((nby, nbx), np.float32),
@@ -88,11 +90,11 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
                            "primary_table": np.zeros((8, 8), np.int32)}
     if nby * nbx < 16:
         return out
-    calib = block_dct(y, 4, 4)
+    calib = block_dct_planes(y, 4, 4)
     known = np.ones((8, 8), bool) if known is None else np.asarray(known, bool)
-    q, xr, x = stored_integers(coefs, q_table)
+    q, xr, x = stored_integer_planes(coefs, q_table)
     del coefs
-    sigma = coefficient_noise(xr, x, q, known)
+    sigma = coefficient_noise_planes(xr, x, q, known)
     del xr
     out["sigma"] = sigma
     llr = np.zeros((nby, nbx), np.float32)
@@ -106,8 +108,8 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
         if not known[u, v]:
             continue
         q2 = float(q[u, v])
-        xv = x[:, :, u, v]
-        fit = fit_frequency(xv.ravel(), calib[:, :, u, v].ravel(), q2, sigma, max_primary_step(q2))
+        xv = x[u, v]
+        fit = fit_frequency(xv.ravel(), calib[u, v].ravel(), q2, sigma, max_primary_step(q2))
         if not fit["q1"] or fit["gain"] <= min_gain:
             continue
         llr += block_llr(xv, fit["llr"])

@@ -28,28 +28,70 @@ def sift_keypoints(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.
     return pts, desc.astype(np.float32)
 
 
+# FLANN builds its randomised kd-trees from OpenCV's random generator, which OpenCV keeps per
+# thread.  The trees are built and searched in a short-lived thread of their own whose
+# generator is seeded with this: every image gets the same neighbours whatever ran before it
+# in the process, and the caller's generator is neither read nor changed.  (The engine used
+# to seed the process's generator after matching, so each image's trees came from that seed,
+# but for the first image in a process: the seed is kept, the side effect is gone.)
+FLANN_SEED = 20110601
+FLANN_INDEX = {"algorithm": 1, "trees": 4}   # randomised kd-trees
+FLANN_SEARCH = {"checks": 48}
+
+
+def _flann_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices int32, distances float32) of the k approximate nearest neighbours of every
+    descriptor among all of them (itself included), from seeded trees (FLANN_SEED).
+
+    ``cv2.flann_Index`` is what ``FlannBasedMatcher.knnMatch`` builds and searches: the same
+    neighbours; its distances are squared L2, the matcher's their square roots."""
+    import threading
+
+    import cv2
+
+    out: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            cv2.setRNGSeed(FLANN_SEED)  # this thread's generator only
+            index = cv2.flann_Index(desc, FLANN_INDEX)
+            out["knn"] = index.knnSearch(desc, k, params=FLANN_SEARCH)
+        except BaseException as exc:  # re-raised in the caller's thread
+            out["error"] = exc
+
+    worker = threading.Thread(target=work, name="copymove-flann", daemon=True)
+    worker.start()
+    worker.join()
+    if "error" in out:
+        raise out["error"]
+    idx, sq = out["knn"]
+    idx = np.asarray(idx, np.int64).reshape(len(desc), k)
+    dist = np.sqrt(np.asarray(sq, np.float32).reshape(len(desc), k))
+    dist[idx < 0] = np.inf
+    return idx, dist
+
+
 def _knn(desc: np.ndarray, k: int, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices, distances) of the k nearest other descriptors of each descriptor, sorted.
 
     Exact brute force up to ``exact_limit`` descriptors; above it FLANN randomised
     kd-trees, the approximate best-bin-first search Amerini et al. used themselves (the
     distinctive matches the g2NN test accepts are found reliably; all-pairs distances
-    would cost O(N^2) time).
+    would cost O(N^2) time), built from a seeded generator (:func:`_flann_knn`).
     """
     import cv2
 
     n = len(desc)
     kq = min(k + 2, n)
     if n <= exact_limit:
-        matcher = cv2.BFMatcher(cv2.NORM_L2)
+        rows = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc, desc, k=kq)
+        idx = np.full((n, kq), -1, np.int64)
+        dist = np.full((n, kq), np.inf, np.float32)
+        for i, r in enumerate(rows):  # one Python step per keypoint, not per pixel
+            idx[i, :len(r)] = [m.trainIdx for m in r]
+            dist[i, :len(r)] = [m.distance for m in r]
     else:
-        matcher = cv2.FlannBasedMatcher({"algorithm": 1, "trees": 4}, {"checks": 48})
-    rows = matcher.knnMatch(desc, desc, k=kq)
-    idx = np.full((n, kq), -1, np.int64)
-    dist = np.full((n, kq), np.inf, np.float32)
-    for i, r in enumerate(rows):  # one Python step per keypoint, not per pixel
-        idx[i, :len(r)] = [m.trainIdx for m in r]
-        dist[i, :len(r)] = [m.distance for m in r]
+        idx, dist = _flann_knn(desc, kq)
     # drop the query itself wherever it appears (ties with exact duplicates can put it
     # second), keeping the order of the others
     is_self = (idx == np.arange(n)[:, None]) | (idx < 0)

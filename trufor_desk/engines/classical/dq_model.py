@@ -50,6 +50,44 @@ def interval_probs(sorted_vals: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.diff(cdf)
 
 
+class EmpiricalCdf:
+    """``P(v < e)`` of a sample at any edges ``e``: the numbers ``interval_probs`` reads off the
+    sorted sample, without sorting it.
+
+    Every edge the models use is a multiple of half a step, and the steps are integers, so
+    ``2 e`` is an integer M; then ``v < e`` exactly when ``floor(2 v) <= M - 1`` (``2 v`` is exact
+    in floating point), and the counts below every such edge are one cumulative histogram of
+    ``floor(2 v)``.  Edges off that half-integer grid are answered from the sorted sample."""
+
+    def __init__(self, values: np.ndarray):
+        v = np.asarray(values, dtype=np.float64).ravel()
+        self.n = int(v.size)
+        self._values = v
+        self._sorted: np.ndarray | None = None
+        self._cum: np.ndarray | None = None
+        self._lo = 0
+        if self.n:
+            f = np.floor(2.0 * v)
+            lo, hi = float(f.min()), float(f.max())
+            if np.isfinite(lo) and np.isfinite(hi) and hi - lo < 1e7:
+                self._lo = int(lo)
+                self._cum = np.cumsum(np.bincount((f - lo).astype(np.int64)))
+
+    def below(self, edges: np.ndarray) -> np.ndarray:
+        """How many values are strictly below each edge (``searchsorted(..., side="left")``)."""
+        e2 = 2.0 * np.asarray(edges, dtype=np.float64)
+        if self._cum is not None and np.all(e2 == np.floor(e2)) and np.all(np.abs(e2) < 2 ** 52):
+            j = e2.astype(np.int64) - 1 - self._lo
+            return np.where(j < 0, 0, self._cum[np.clip(j, 0, self._cum.size - 1)])
+        if self._sorted is None:
+            self._sorted = np.sort(self._values)
+        return np.searchsorted(self._sorted, edges, side="left")
+
+    def probs(self, edges: np.ndarray) -> np.ndarray:
+        """:func:`interval_probs` of the sample (the same arithmetic: counts / n, then differences)."""
+        return np.diff(self.below(edges) / max(self.n, 1))
+
+
 def stored_integers(coefs: np.ndarray, q_table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(``q``, ``xr``, ``x``): the table as float32 (steps of at least 1), the block DCT
     coefficients divided by it, and their nearest integers (what the file stored)."""
@@ -72,16 +110,47 @@ def coefficient_noise(xr: np.ndarray, x: np.ndarray, q: np.ndarray, known: np.nd
     return float(np.clip(sigma, *SIGMA_RANGE))
 
 
+def stored_integer_planes(planes: np.ndarray, q_table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`stored_integers` of coefficients laid out by frequency, (8, 8, nby, nbx)
+    (``_jpeg_common.block_dct_planes``): the same numbers, in that layout."""
+    q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
+    xr = planes / q[:, :, None, None]
+    return q, xr, np.rint(xr).astype(np.int32)
+
+
+def coefficient_noise_planes(xr: np.ndarray, x: np.ndarray, q: np.ndarray, known: np.ndarray | None = None) -> float:
+    """:func:`coefficient_noise` of coefficients laid out by frequency (8, 8, nby, nbx): the
+    median of the same rounding errors, so the same number."""
+    coarse = q >= COARSE_STEP
+    if known is not None:
+        coarse &= np.asarray(known, bool)
+    sigma = DEFAULT_SIGMA
+    if coarse.any():
+        err = (xr[coarse] - x[coarse]) * q[coarse][:, None, None]
+        if err.size:
+            sigma = float(1.4826 * np.median(np.abs(err)))
+    return float(np.clip(sigma, *SIGMA_RANGE))
+
+
 def max_primary_step(q2: float) -> int:
     """The largest primary step tried for a file step ``q2``."""
     return int(min(max(2 * q2 + 8, 16), 64))
 
 
-def models(cs: np.ndarray, q2: float, q1s: np.ndarray, m: int, leak: np.ndarray,
+def models(cs: np.ndarray | EmpiricalCdf, q2: float, q1s: np.ndarray, m: int, leak: np.ndarray,
            floor: float = 1e-4) -> tuple[np.ndarray, np.ndarray]:
     """(p_SQ (2m+1,), p_DQ (len(q1s), 2m+1)) over the integer support -m..m, from the
-    sorted calibrated coefficients ``cs``."""
+    calibrated coefficients ``cs`` (sorted, or their :class:`EmpiricalCdf`).
+
+    For a primary step ``q1``, the unquantised mass of each of its bins ``k`` (edges
+    ``q1 (k -+ 1/2)``) lands on the file's integer nearest ``q1 k / q2``, split evenly between
+    the two neighbours at an exact half.  All candidates are built at once: their bins are laid
+    end to end and summed into the rows by one ``bincount``, in the order (each row's bins in
+    increasing ``k``, then the halves' second shares) that adding them one candidate at a time
+    used, so every sum is the same number."""
+    cdf = cs if isinstance(cs, EmpiricalCdf) else EmpiricalCdf(cs)
     support = np.arange(-m, m + 1)
+    width = 2 * m + 3                                        # padded by one bin each side
 
     def finish(p: np.ndarray) -> np.ndarray:
         if p.ndim == 1:
@@ -91,24 +160,29 @@ def models(cs: np.ndarray, q2: float, q1s: np.ndarray, m: int, leak: np.ndarray,
         p = p + floor / p.shape[-1]
         return p / p.sum(axis=-1, keepdims=True)
 
-    p_sq = finish(interval_probs(cs, q2 * (np.r_[support, m + 1] - 0.5)))
-    rows = []
-    for q1 in q1s:
-        kmax = int(np.ceil((m + 1) * q2 / q1)) + 1
-        ks = np.arange(-kmax, kmax + 1)
-        pk = interval_probs(cs, q1 * (np.r_[ks, kmax + 1] - 0.5))
-        pos = q1 * ks / q2
-        lo = np.floor(pos + 0.5).astype(np.int64) + m + 1   # +1: padded by one bin each side
-        half = np.isclose(pos - np.floor(pos), 0.5)          # exact halves split between two bins
-        p = np.zeros(2 * m + 3)
-        ok = (lo >= 0) & (lo <= 2 * m + 2)
-        np.add.at(p, lo[ok], (pk * np.where(half, 0.5, 1.0))[ok])
-        lo2 = lo - 1
-        ok2 = half & (lo2 >= 0) & (lo2 <= 2 * m + 2)
-        np.add.at(p, lo2[ok2], 0.5 * pk[ok2])
-        rows.append(p)
-    p_dq = finish(np.asarray(rows)) if rows else np.zeros((0, 2 * m + 1))
-    return p_sq, p_dq
+    p_sq = finish(cdf.probs(q2 * (np.r_[support, m + 1] - 0.5)))
+    q1s = np.asarray(q1s, dtype=np.float64).ravel()
+    if q1s.size == 0:
+        return p_sq, np.zeros((0, 2 * m + 1))
+    kmax = (np.ceil((m + 1) * q2 / q1s)).astype(np.int64) + 1
+    sizes = 2 * kmax + 1
+    row = np.repeat(np.arange(q1s.size), sizes)
+    start = np.cumsum(sizes) - sizes
+    ks = (np.arange(int(sizes.sum())) - np.repeat(start, sizes) - np.repeat(kmax, sizes)).astype(np.float64)
+    q1 = q1s[row]
+    n = max(cdf.n, 1)
+    below = cdf.below(np.concatenate([q1 * (ks - 0.5), q1 * (ks + 1 - 0.5)]))
+    pk = below[ks.size:] / n - below[:ks.size] / n
+    pos = q1 * ks / q2
+    lo = np.floor(pos + 0.5).astype(np.int64) + m + 1
+    half = np.isclose(pos - np.floor(pos), 0.5)              # exact halves split between two bins
+    ok = (lo >= 0) & (lo <= 2 * m + 2)
+    lo2 = lo - 1
+    ok2 = half & (lo2 >= 0) & (lo2 <= 2 * m + 2)
+    bins = np.concatenate([(row * width + lo)[ok], (row * width + lo2)[ok2]])
+    mass = np.concatenate([(pk * np.where(half, 0.5, 1.0))[ok], (0.5 * pk)[ok2]])
+    p = np.bincount(bins, weights=mass, minlength=q1s.size * width).reshape(q1s.size, width)
+    return p_sq, finish(p)
 
 
 def fit_frequency(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float, max_q1: int,
@@ -131,8 +205,7 @@ def fit_frequency(x_obs: np.ndarray, calib: np.ndarray, q2: float, sigma: float,
     q1s = np.array([q for q in range(1, max_q1 + 1) if q != q2 and q2 % q != 0], dtype=np.float64)
     if q1s.size == 0:
         return res
-    cs = np.sort(calib.astype(np.float64))
-    p_sq, p_dq = models(cs, q2, q1s, m, leak_kernel(sigma / q2))
+    p_sq, p_dq = models(EmpiricalCdf(calib), q2, q1s, m, leak_kernel(sigma / q2))
     ll_sq = float((hist * np.log(p_sq)).sum())
     a = np.full((q1s.size, 1), 0.5)
     for _ in range(em_iterations):

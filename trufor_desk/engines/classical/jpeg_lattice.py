@@ -91,24 +91,100 @@ def step_match(c: np.ndarray, q: float) -> float:
 
 _STEPS = np.arange(3, MAX_STEP + 1, dtype=np.float64)
 _CHANCE = np.minimum(1.0, 2.0 * TOLERANCE / _STEPS)
+_T4 = int(4 * TOLERANCE)  # TOLERANCE in quarters (step_matches counts on the quarter grid)
+assert _T4 == 4 * TOLERANCE
 
 
 def step_matches(c: np.ndarray) -> np.ndarray:
-    """:func:`step_match` of ``c`` for every step 3..MAX_STEP at once (the same arithmetic)."""
-    hits = np.zeros(_STEPS.size)
-    for i in range(0, c.size, 8192):  # bounded memory: (chunk, steps)
-        part = c[i:i + 8192, None]
-        hits += np.count_nonzero(np.abs(part - _STEPS * np.rint(part / _STEPS)) <= TOLERANCE, axis=0)
+    """:func:`step_match` of ``c`` for every step 3..MAX_STEP at once (:func:`step_matches_many`)."""
+    return step_matches_many([c])[0]
+
+
+def step_matches_many(sets: list[np.ndarray]) -> np.ndarray:
+    """(len(sets), steps): :func:`step_match` of each array of values for every step
+    3..MAX_STEP at once.
+
+    A value is within TOLERANCE of a multiple ``k q`` of a step exactly when it lies in
+    ``[k q - TOLERANCE, k q + TOLERANCE]`` (near ``k q`` the difference ``c - k q`` is exact in
+    floating point, and one step's intervals never overlap, q >= 3), so each step's count is
+    a sum over its intervals.  The interval ends lie on a quarter grid (4 TOLERANCE = 3) and
+    ``4 c`` is exact, so the counts up to every end are read off two cumulative histograms per
+    array, of ``ceil(4 c)`` (``c <= end``) and of ``floor(4 c)`` (``c < end``): the same counts as
+    testing ``|c - q rint(c / q)| <= TOLERANCE`` value by value, for a fraction of the work."""
+    arrays = [np.asarray(c, dtype=np.float64).ravel() for c in sets]
+    out = np.full((len(arrays), _STEPS.size), np.nan)
+    live = [i for i, c in enumerate(arrays) if c.size]
+    if not live:
+        return out
+    vals = np.concatenate([arrays[i] for i in live])
+    counts = np.array([arrays[i].size for i in live])
+    set_of = np.repeat(np.arange(len(live)), counts)
+    c4 = 4.0 * vals
+    fl, ce = np.floor(c4), np.ceil(c4)
+    base, top = float(fl.min()), float(ce.max())
+    if not (np.isfinite(base) and np.isfinite(top) and (top - base + 1) * len(live) < 5e7):
+        for i in live:  # (not finite, or absurdly spread: from the sorted values, one array at a time)
+            out[i] = _step_matches_sorted(arrays[i])
+        return out
+    size = int(top - base) + 1
+    lo_k = np.floor((vals.min() - TOLERANCE) / _STEPS).astype(np.int64) - 1
+    hi_k = np.ceil((vals.max() + TOLERANCE) / _STEPS).astype(np.int64) + 1
+    sizes = hi_k - lo_k + 1
+    start = np.cumsum(sizes) - sizes
+    step_of = np.repeat(np.arange(_STEPS.size), sizes)
+    k = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo_k, sizes)
+    centre4 = 4 * k * _STEPS.astype(np.int64)[step_of]
+
+    def cumulative(q4: np.ndarray) -> np.ndarray:  # (sets, size + 1): column j + 1 counts values <= base + j
+        h = np.bincount(set_of * size + (q4 - base).astype(np.int64), minlength=len(live) * size)
+        cum = np.zeros((len(live), size + 1), np.int64)
+        np.cumsum(h.reshape(len(live), size), axis=1, out=cum[:, 1:])
+        return cum
+
+    def column(m: np.ndarray) -> np.ndarray:  # the column holding the count of values <= m
+        return np.clip(m - int(base), -1, size - 1) + 1
+
+    inside = cumulative(ce)[:, column(centre4 + _T4)] - cumulative(fl)[:, column(centre4 - _T4 - 1)]
+    hits = np.add.reduceat(inside, start, axis=1).astype(np.float64)
+    out[live] = (hits / counts[:, None] - _CHANCE) / (1.0 - _CHANCE)
+    return out
+
+
+def _step_matches_sorted(c: np.ndarray) -> np.ndarray:
+    """:func:`step_matches` of one array from its sorted values (the same counts)."""
+    cs = np.sort(c)
+    lo_k = np.floor((cs[0] - TOLERANCE) / _STEPS).astype(np.int64) - 1
+    hi_k = np.ceil((cs[-1] + TOLERANCE) / _STEPS).astype(np.int64) + 1
+    sizes = hi_k - lo_k + 1
+    start = np.cumsum(sizes) - sizes
+    step_of = np.repeat(np.arange(_STEPS.size), sizes)
+    k = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo_k, sizes)
+    centre = k.astype(np.float64) * _STEPS[step_of]
+    inside = (np.searchsorted(cs, centre + TOLERANCE, side="right")
+              - np.searchsorted(cs, centre - TOLERANCE, side="left"))
+    hits = np.bincount(step_of, weights=inside, minlength=_STEPS.size)
     return (hits / c.size - _CHANCE) / (1.0 - _CHANCE)
 
 
 def fit_step(values: np.ndarray, min_match: float = MIN_MATCH) -> tuple[int, float]:
     """(largest step >= 3 that fits, its normalised match) for one frequency's
     coefficients; (0, best match) when none fits or too few are non-zero."""
-    c = _nonzero(values)
-    if c.size < MIN_NONZERO:
-        return 0, 0.0
-    matches = step_matches(c)
+    return fit_steps([values], min_match)[0]
+
+
+def fit_steps(value_sets: list[np.ndarray], min_match: float = MIN_MATCH) -> list[tuple[int, float]]:
+    """:func:`fit_step` of several frequencies' coefficients, their step matches computed together."""
+    cs = [_nonzero(np.asarray(v).ravel()) for v in value_sets]
+    judged = [i for i, c in enumerate(cs) if c.size >= MIN_NONZERO]
+    all_matches = step_matches_many([cs[i] for i in judged]) if judged else np.zeros((0, _STEPS.size))
+    out: list[tuple[int, float]] = [(0, 0.0)] * len(cs)
+    for i, matches in zip(judged, all_matches):
+        out[i] = _fitted(cs[i], matches, min_match)
+    return out
+
+
+def _fitted(c: np.ndarray, matches: np.ndarray, min_match: float) -> tuple[int, float]:
+    """The step that fits ``c`` given its :func:`step_matches` (see :func:`fit_step`)."""
     top = max(0.0, float(matches.max()))
     fits = np.flatnonzero(matches >= min_match)
     if fits.size == 0:
@@ -138,14 +214,18 @@ def ijg_prior(table: np.ndarray, known: np.ndarray) -> int | None:
     return best_q if best_key[0] >= MIN_IJG_EXACT * n else None
 
 
-def _probe_score(coefs: np.ndarray) -> tuple[float, int]:
-    """Sum of the probe frequencies' best normalised matches and how many fit."""
-    total, fitting = 0.0, 0
-    for u, v in PROBE_FREQS:
-        q, m = fit_step(coefs[..., u, v].ravel())
-        total += max(m, 0.0)
-        fitting += q > 0
-    return total, fitting
+def _probe_scores(coefs: list[np.ndarray]) -> list[tuple[float, int]]:
+    """For each grid's sampled block DCTs (n, 8, 8): the sum of the probe frequencies' best
+    normalised matches and how many fit (their steps fitted together)."""
+    fits = fit_steps([c[..., u, v].ravel() for c in coefs for u, v in PROBE_FREQS])
+    out = []
+    for g in range(len(coefs)):
+        total, fitting = 0.0, 0
+        for q, m in fits[g * len(PROBE_FREQS):(g + 1) * len(PROBE_FREQS)]:
+            total += max(m, 0.0)
+            fitting += q > 0
+        out.append((total, fitting))
+    return out
 
 
 def _sampled_blocks(y: np.ndarray, oy: int, ox: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -159,7 +239,11 @@ def _sampled_blocks(y: np.ndarray, oy: int, ox: int, rows: np.ndarray, cols: np.
 
 def _grid_scores(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(8, 8) probe scores and fitting probe counts of every grid origin, on a fixed
-    sample of block positions."""
+    sample of block positions.
+
+    The 15 x 15 pixels that hold a sampled block on every origin are gathered once; each
+    origin's blocks are cut from them (the same pixels :func:`_sampled_blocks` indexes) and
+    transformed by the same products."""
     h, w = y.shape
     nby, nbx = (h - 7) // 8, (w - 7) // 8
     if nby * nbx < 64:
@@ -168,10 +252,14 @@ def _grid_scores(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     n = min(GRID_SAMPLE_BLOCKS, nby * nbx)
     pick = rng.choice(nby * nbx, size=n, replace=False)
     rows, cols = pick // nbx, pick % nbx
+    span = np.arange(15)
+    patches = np.asarray(y, np.float32)[(8 * rows[:, None] + span)[:, :, None], (8 * cols[:, None] + span)[:, None, :]]
+    d = DCT8.astype(np.float32)
     scores, fitting = np.zeros((8, 8)), np.zeros((8, 8), np.int64)
-    for oy in range(8):
-        for ox in range(8):
-            scores[oy, ox], fitting[oy, ox] = _probe_score(_sampled_blocks(y, oy, ox, rows, cols))
+    for oy in range(8):  # one row of origins at a time: 8 x 9 probe frequencies fitted together
+        row = [d @ (patches[:, oy:oy + 8, ox:ox + 8] - 128.0) @ d.T for ox in range(8)]
+        for ox, (sc, fit) in enumerate(_probe_scores(row)):
+            scores[oy, ox], fitting[oy, ox] = sc, fit
     return scores, fitting
 
 

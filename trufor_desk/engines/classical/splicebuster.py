@@ -73,24 +73,57 @@ _LUT = symmetry_classes(2)
 
 def quantised_residual(g: np.ndarray, q: float, T: int, axis: int) -> np.ndarray:
     """Third-order residual along ``axis`` (1 = horizontal), quantised and truncated,
-    shifted to 0..2T (uint8).  Its length along ``axis`` is 3 less than the image's."""
-    x = g if axis == 1 else g.T
-    r = -x[:, :-3] + 3 * x[:, 1:-2] - 3 * x[:, 2:-1] + x[:, 3:]
+    shifted to 0..2T (uint8).  Its length along ``axis`` is 3 less than the image's.
+
+    Computed along the axis itself (no transposed copy), in place, with the operations of
+    ``-x_j + 3 x_j+1 - 3 x_j+2 + x_j+3`` in that order, so every residual is the same number."""
+    x = np.asarray(g, dtype=np.float32)
+    n = x.shape[axis]
+
+    def part(i: int) -> np.ndarray:
+        return x[:, i:n - 3 + i] if axis == 1 else x[i:n - 3 + i]
+
+    r = np.negative(part(0))
+    tmp = np.multiply(part(1), 3)
+    r += tmp
+    np.multiply(part(2), 3, out=tmp)
+    r -= tmp
+    r += part(3)
     # (sign convention irrelevant: the classes are pooled over the sign)
-    u = np.clip(np.rint(r / q), -T, T) + T
-    return u.astype(np.uint8) if axis == 1 else u.astype(np.uint8).T
+    np.divide(r, np.float32(q), out=r)
+    np.rint(r, out=r)
+    np.clip(r, -T, T, out=r)
+    r += T
+    return r.astype(np.uint8)
 
 
 def pattern_codes(u: np.ndarray, shape: tuple[int, int], axis: int, T: int = 2) -> np.ndarray:
     """Pooled class (0..168) of the four-residual pattern centred at each pixel; 169 where
     the image border leaves no complete pattern.  int16 array of ``shape``."""
+    out = np.full(shape, _INVALID, dtype=np.int16)
+    code = _raw_codes(u, axis, T)
+    if code.shape[axis] > 0:
+        if axis == 1:
+            out[:, 3:3 + code.shape[1]] = _LUT[code]
+        else:
+            out[3:3 + code.shape[0]] = _LUT[code]
+    return out
+
+
+def _raw_codes(u: np.ndarray, axis: int, T: int = 2) -> np.ndarray:
+    """Base-(2T+1) code of each four consecutive residuals along ``axis`` (int16), the
+    pattern ending at each position from the fourth on."""
     n = 2 * T + 1
-    x = u if axis == 1 else u.T
-    code = ((x[:, :-3].astype(np.int16) * n + x[:, 1:-2]) * n + x[:, 2:-1]) * n + x[:, 3:]
-    out = np.full(shape if axis == 1 else shape[::-1], _INVALID, dtype=np.int16)
-    if code.shape[1] > 0:
-        out[:, 3:3 + code.shape[1]] = _LUT[code]
-    return out if axis == 1 else out.T
+    m = u.shape[axis]
+
+    def part(i: int) -> np.ndarray:
+        return u[:, i:m - 3 + i] if axis == 1 else u[i:m - 3 + i]
+
+    code = part(0).astype(np.int16)
+    for i in (1, 2, 3):
+        code *= n
+        code += part(i)
+    return code
 
 
 def cell_histograms(codes: np.ndarray, cell: int, nbins: int) -> np.ndarray:
@@ -103,6 +136,64 @@ def cell_histograms(codes: np.ndarray, cell: int, nbins: int) -> np.ndarray:
     ci = (np.arange(wc * cw) // cw)[None, :]
     idx = ((ri + ci) * nbins + c).ravel()
     return np.bincount(idx, minlength=hc * wc * nbins).reshape(hc, wc, nbins).astype(np.float64)
+
+
+def cell_class_counts(g: np.ndarray, q: float, T: int, cell: int) -> np.ndarray:
+    """(hc, wc, N_CLASSES) int64: per cell, how many horizontal and vertical four-residual
+    patterns fall in each pooled class (the pattern counted at its third pixel, as
+    :func:`pattern_codes` places it); only whole cells count.
+
+    The sum of :func:`cell_histograms` of both directions' :func:`pattern_codes` without
+    their border class: the residuals and codes are computed only inside the whole cells,
+    and the counts go straight to the cells."""
+    h, w = g.shape
+    hc, wc = C.cell_grid(h, w, cell)
+    ch, cw = min(cell, h), min(cell, w)
+    rows, cols = hc * ch, wc * cw
+    counts = np.zeros(hc * wc * N_CLASSES, np.int64)
+    itype = np.int32 if counts.size < 2 ** 31 else np.int64
+    row_cell = (np.arange(rows, dtype=itype) // ch) * wc
+    col_cell = np.arange(cols, dtype=itype) // cw
+    # one band of cell rows at a time (about BAND_PIXELS pixels): the work stays in cache, and
+    # the counts of a band fall in one short stretch of ``counts``
+    band = max(1, BAND_PIXELS // max(1, ch * cols)) * ch
+    # horizontal: codes at columns 3 .. min(w - 4, cols - 1), from residuals of columns 0 .. that + 3
+    last = min(w - 4, cols - 1)
+    if w >= 7 and last >= 3:
+        for r0 in range(0, rows, band):
+            r1 = min(rows, r0 + band)
+            cls = _LUT[_raw_codes(quantised_residual(g[r0:r1, :last + 4], q, T, 1), 1, T)]
+            _add_counts(counts, (row_cell[r0:r1, None] + col_cell[None, 3:last + 1]) * N_CLASSES + cls)
+    # vertical: codes at rows 3 .. min(h - 4, rows - 1), each from the residuals of the 3 rows above
+    last = min(h - 4, rows - 1)
+    if h >= 7 and last >= 3:
+        for r0 in range(0, rows, band):
+            a, b = max(r0, 3), min(r0 + band, last + 1)
+            if a >= b:
+                continue
+            cls = _LUT[_raw_codes(quantised_residual(g[a - 3:b + 3, :cols], q, T, 0), 0, T)]
+            _add_counts(counts, (row_cell[a:b, None] + col_cell[None, :]) * N_CLASSES + cls)
+    return counts.reshape(hc, wc, N_CLASSES)
+
+
+BAND_PIXELS = 1 << 18
+
+
+def _add_counts(counts: np.ndarray, idx: np.ndarray) -> None:
+    """counts[i] += how often i occurs in ``idx`` (over the stretch of ``counts`` it covers)."""
+    lo, hi = int(idx.min()), int(idx.max()) + 1
+    counts[lo:hi] += np.bincount((idx.ravel() - lo), minlength=hi - lo)
+
+
+def window_counts(cells: np.ndarray, idx: C.WindowIndex) -> np.ndarray:
+    """:func:`_common.window_sums` of integer counts per cell, as float64: exact sums, so
+    the same numbers, summed separably (rows, then columns) in integers."""
+    a = np.zeros((cells.shape[0] + 1, *cells.shape[1:]), np.int64)
+    np.cumsum(cells, axis=0, out=a[1:])
+    r = a[idx.rows + idx.kh] - a[idx.rows]
+    b = np.zeros((r.shape[0], r.shape[1] + 1, *r.shape[2:]), np.int64)
+    np.cumsum(r, axis=1, out=b[:, 1:])
+    return (b[:, idx.cols + idx.kw] - b[:, idx.cols]).astype(np.float64)
 
 
 class SplicebusterEngine:
@@ -175,30 +266,22 @@ class SplicebusterEngine:
         notes: list[str] = []
         timings: dict[str, float] = {}
 
-        # 1-3: residual co-occurrence classes, per-cell histograms (H + V pooled)
-        hist = np.zeros((hc, wc, N_CLASSES + 1), dtype=np.float64)
-        for i, axis in enumerate((1, 0)):
-            if g.shape[axis] >= 7:  # room for one four-residual pattern
-                u = quantised_residual(g, p["q"], p["T"], axis)
-                codes = pattern_codes(u, (h, w), axis, p["T"])
-                del u
-            else:
-                codes = np.full((h, w), _INVALID, dtype=np.int16)
-            hist += cell_histograms(codes, cell, N_CLASSES + 1)
-            del codes
-            ck.step(0.15 + 0.2 * i, "splicebuster: co-occurrences")
+        # 1-3: residual co-occurrence classes, per-cell class counts (H + V pooled)
+        counts = cell_class_counts(g, p["q"], p["T"], cell)
+        ck.step(0.35, "splicebuster: co-occurrences")
         zero_class = int(_LUT[((2 * 5 + 2) * 5 + 2) * 5 + 2])
-        clipped = C.block_sum(C.clipped_fraction(g), cell)
-        npix = C.block_sum(np.ones((h, w), np.float32), cell)
+        ch, cw = min(cell, h), min(cell, w)
+        clipped = ((g[:hc * ch, :wc * cw] <= 4.0) | (g[:hc * ch, :wc * cw] >= 251.0)).reshape(hc, ch, wc, cw)
+        clipped = clipped.sum(axis=(1, 3), dtype=np.int64)   # (C.clipped_fraction's pixels per cell)
         timings["features"] = time.perf_counter() - t0
 
-        # 4: window histograms via an integral image; reliability per window
+        # 4: window histograms (exact integer sums over the window's cells); reliability per window
         idx = C.window_index(hc, wc, k)
-        win = C.window_sums(hist, idx)
-        valid = win[..., :N_CLASSES].sum(-1)
-        feats = np.sqrt(win[..., :N_CLASSES] / np.maximum(valid, 1.0)[..., None])
+        win = window_counts(counts, idx)
+        valid = win.sum(-1)
+        feats = np.sqrt(win / np.maximum(valid, 1.0)[..., None])
         zero_frac = win[..., zero_class] / np.maximum(valid, 1.0)
-        clip_frac = C.window_sums(clipped, idx) / np.maximum(C.window_sums(npix, idx), 1.0)
+        clip_frac = window_counts(clipped, idx) / max(float(idx.kh * idx.kw * ch * cw), 1.0)
         rel_cells = (1.0 - clip_frac) * np.clip((1.0 - zero_frac) / 0.5, 0.0, 1.0)
         rel_cells = np.where(valid > 0, rel_cells, 0.0)
         ck.step(0.6, "splicebuster: model fit")
