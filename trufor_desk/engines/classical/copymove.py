@@ -74,7 +74,6 @@ from typing import Any
 
 import numpy as np
 
-from trufor_desk import __version__
 from trufor_desk.engines.base import (
     AnalysisResult,
     CancelFn,
@@ -97,12 +96,12 @@ from trufor_desk.engines.classical.copymove_match import (  # noqa: E402
     cluster_by_affine,
     g2nn_pairs,
     match_score,
+    run_seeded,
     sift_keypoints,
     verify,
 )
 
 ENGINE_NAME = "copymove"
-ALGORITHM_VERSION = "1"
 
 DEFAULTS: dict[str, Any] = {
     "contrast_threshold": 0.005,   # SIFT (OpenCV default 0.04): more keypoints in weak texture
@@ -132,9 +131,10 @@ class CopyMoveEngine:
     """Copy-move (cloning) detection with SIFT, g2NN and RANSAC (Amerini et al. 2011)."""
 
     name = ENGINE_NAME
-    version = f"{ENGINE_NAME}-{ALGORITHM_VERSION} (trufor-desk {__version__})"
+    version = "1.0.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
+    DEFAULTS: dict[str, Any] = DEFAULTS  # the module's table (copymove_match reads it as ``p``)
 
     def analyze(self, evidence: Any, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None,
@@ -176,10 +176,11 @@ class CopyMoveEngine:
 
         cp.step(0.5, "copy-move: clustering and RANSAC")
         t2 = time.perf_counter()
-        # RANSAC draws from OpenCV's random generator: seeded, an image gives the same map
-        # on every run (and whatever ran before in the process)
-        cv2.setRNGSeed(20110601)
-        hyps = cluster_by_affine(pts[pairs[:, 0]], pts[pairs[:, 1]], p) if len(pairs) else []
+        # RANSAC draws from OpenCV's random generator: seeded in a thread of its own, an image
+        # gives the same map on every run, whatever ran before, and the process's generator
+        # is left alone
+        hyps = (run_seeded(lambda: cluster_by_affine(pts[pairs[:, 0]], pts[pairs[:, 1]], p))
+                if len(pairs) else [])
         timings["ransac_s"] = time.perf_counter() - t2
 
         t3 = time.perf_counter()

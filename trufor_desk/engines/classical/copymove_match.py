@@ -8,7 +8,8 @@ decides which copy was pasted.  ``p`` is the engine's parameter dict (``copymove
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -37,14 +38,13 @@ def sift_keypoints(gray: np.ndarray, p: dict[str, Any]) -> tuple[np.ndarray, np.
 FLANN_SEED = 20110601
 FLANN_INDEX = {"algorithm": 1, "trees": 4}   # randomised kd-trees
 FLANN_SEARCH = {"checks": 48}
+T = TypeVar("T")
 
 
-def _flann_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """(indices int32, distances float32) of the k approximate nearest neighbours of every
-    descriptor among all of them (itself included), from seeded trees (FLANN_SEED).
-
-    ``cv2.flann_Index`` is what ``FlannBasedMatcher.knnMatch`` builds and searches: the same
-    neighbours; its distances are squared L2, the matcher's their square roots."""
+def run_seeded(fn: Callable[[], T], seed: int = FLANN_SEED) -> T:
+    """``fn()`` in a short-lived thread whose OpenCV random generator (kept per thread) is
+    seeded with ``seed``: its draws are the same whatever ran before in the process, and the
+    caller's generator is neither read nor changed.  Exceptions are re-raised here."""
     import threading
 
     import cv2
@@ -53,18 +53,32 @@ def _flann_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     def work() -> None:
         try:
-            cv2.setRNGSeed(FLANN_SEED)  # this thread's generator only
-            index = cv2.flann_Index(desc, FLANN_INDEX)
-            out["knn"] = index.knnSearch(desc, k, params=FLANN_SEARCH)
+            cv2.setRNGSeed(seed)  # this thread's generator only
+            out["value"] = fn()
         except BaseException as exc:  # re-raised in the caller's thread
             out["error"] = exc
 
-    worker = threading.Thread(target=work, name="copymove-flann", daemon=True)
+    worker = threading.Thread(target=work, name="copymove-seeded", daemon=True)
     worker.start()
     worker.join()
     if "error" in out:
         raise out["error"]
-    idx, sq = out["knn"]
+    return out["value"]
+
+
+def _flann_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices int32, distances float32) of the k approximate nearest neighbours of every
+    descriptor among all of them (itself included), from seeded trees (FLANN_SEED).
+
+    ``cv2.flann_Index`` is what ``FlannBasedMatcher.knnMatch`` builds and searches: the same
+    neighbours; its distances are squared L2, the matcher's their square roots."""
+    import cv2
+
+    def search() -> tuple[np.ndarray, np.ndarray]:
+        index = cv2.flann_Index(desc, FLANN_INDEX)
+        return index.knnSearch(desc, k, params=FLANN_SEARCH)
+
+    idx, sq = run_seeded(search)
     idx = np.asarray(idx, np.int64).reshape(len(desc), k)
     dist = np.sqrt(np.asarray(sq, np.float32).reshape(len(desc), k))
     dist[idx < 0] = np.inf

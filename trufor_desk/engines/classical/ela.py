@@ -48,6 +48,8 @@ class ElaEngine:
     version = "1.0.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ("quality",)
+    DEFAULTS: dict[str, Any] = {"quality": DEFAULT_QUALITY, "window": WINDOW, "ratio_span": RATIO_SPAN,
+                                "pixel_layer_percentile": PERCENTILE}
 
     def __init__(self, quality: int = DEFAULT_QUALITY) -> None:
         q = int(quality)
@@ -58,8 +60,7 @@ class ElaEngine:
         self.quality = q
 
     def params(self) -> dict[str, Any]:
-        return {"quality": self.quality, "window": WINDOW, "ratio_span": RATIO_SPAN,
-                "pixel_layer_percentile": PERCENTILE}
+        return {**self.DEFAULTS, "quality": self.quality}
 
     def analyze(self, evidence, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:

@@ -86,6 +86,7 @@ class GhostEngine:
     version = "1.1.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ("qualities", "window")
+    DEFAULTS: dict[str, Any] = {"qualities": list(DEFAULT_QUALITIES), "window": DEFAULT_WINDOW}
 
     def __init__(self, qualities: tuple[int, ...] | list[int] | None = None, window: int = DEFAULT_WINDOW) -> None:
         qs = tuple(int(q) for q in (qualities or DEFAULT_QUALITIES))

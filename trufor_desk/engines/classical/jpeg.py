@@ -297,12 +297,13 @@ class JpegEngine:
     version = "1.0.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
+    DEFAULTS: dict[str, Any] = {"dq_frequencies": 20, "zero_windows": [32, 64]}
 
     def __init__(self) -> None:
         pass
 
     def params(self) -> dict[str, Any]:
-        return {"dq_frequencies": 20, "zero_windows": [32, 64]}
+        return {**self.DEFAULTS, "zero_windows": list(self.DEFAULTS["zero_windows"])}
 
     def analyze(self, evidence, params: dict[str, Any] | None = None,
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None) -> AnalysisResult:

@@ -50,7 +50,7 @@ class NoiseLevelEngine:
     """Local noise standard deviation and its inconsistency across the image."""
 
     name = "noise"
-    version = "1.0"
+    version = "1.0.0"
     requires_weights = False
     OPTIONS = ("window", "stride", "dct_size")
 

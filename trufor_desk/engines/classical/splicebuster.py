@@ -200,7 +200,7 @@ class SplicebusterEngine:
     """Blind splicing localisation (Cozzolino, Poggi & Verdoliva, WIFS 2015)."""
 
     name = "splicebuster"
-    version = "1.0"
+    version = "1.0.0"
     requires_weights = False
     OPTIONS = ("window", "stride", "q", "T", "dims")
 
