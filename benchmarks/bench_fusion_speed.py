@@ -1,6 +1,6 @@
 """Speed, peak memory and false alarms of the weight-free default (``fusion``) on large photos.
 
-    python benchmarks/bench_fusion_speed.py [--sizes 1,3,12,24] [--engine fusion]
+    python benchmarks/bench_fusion_speed.py [--sizes 1,3,12,24] [--engine fusion] [--against DIR]
 
 For each size (megapixels, 3:2) an authentic-looking photograph is generated (natural
 content with sensor-like noise, saved once as JPEG at quality 92, in a temporary
@@ -9,6 +9,11 @@ pasted, saved at 90).  Each is analysed in a fresh process by ``trufor-desk anal
 the wall time, the child's peak RSS and the fraction of map pixels above 0.5 are
 printed.  Targets (issue #10, 2-core machine): <= 3 s per megapixel, <= 2 GB at 24 MP,
 and no flood of false alarms on the authentic photo.
+
+``--against DIR`` (another checkout of the project, e.g. ``git worktree add /tmp/ref main``)
+analyses the same images with that code in the same run, and prints its time, the ratio and
+the largest difference of the maps and of the scores (issue #22: same maps within 1e-3, same
+scores).
 """
 
 from __future__ import annotations
@@ -58,12 +63,16 @@ def make_photos(mp: float, folder: Path) -> tuple[Path, Path, float]:
     return auth, spliced, hh * ww / (h * w)
 
 
-def analyse(path: Path, engine: str, out: Path) -> tuple[float, float, float, float]:
-    """(seconds, peak RSS in GB, fraction of the map above 0.5, score) in a fresh process."""
+def analyse(path: Path, engine: str, out: Path, tree: Path = ROOT) -> tuple[float, float, float, float]:
+    """(seconds, peak RSS in GB, fraction of the map above 0.5, score) in a fresh process
+    running the code of the checkout ``tree``."""
+    import os
+
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    env = {**os.environ, "PYTHONPATH": str(tree)}
     t = time.perf_counter()
     subprocess.run([sys.executable, "-m", "trufor_desk", "analyze", str(path), "--engine", engine,
-                    "--out", str(out)], check=True, stdout=subprocess.DEVNULL, cwd=ROOT)
+                    "--out", str(out)], check=True, stdout=subprocess.DEVNULL, cwd=tree, env=env)
     seconds = time.perf_counter() - t
     rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     d = np.load(out, allow_pickle=False)
@@ -76,9 +85,13 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1,3,12,24", help="megapixels, comma separated")
     ap.add_argument("--engine", default="fusion")
+    ap.add_argument("--against", type=Path, default=None, metavar="DIR",
+                    help="another checkout: the same images analysed with its code, with the ratio and differences")
     args = ap.parse_args(argv)
-    print("| image | MP | seconds | s / MP | peak RSS (GB, max so far) | map > 0.5 | score |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    ref = args.against.resolve() if args.against else None
+    extra = " reference s | ratio | max map diff | score diff |" if ref else ""
+    print("| image | MP | seconds | s / MP | peak RSS (GB, max so far) | map > 0.5 | score |" + extra)
+    print("| --- | --- | --- | --- | --- | --- | --- |" + " --- | --- | --- | --- |" * bool(ref))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for mp in [float(s) for s in args.sizes.split(",") if s]:
@@ -89,8 +102,14 @@ def main(argv=None) -> int:
                 with Image.open(path) as im:
                     real_mp = im.width * im.height / 1e6
                 sec, rss, frac, score = analyse(path, args.engine, folder / "r.npz")
-                print(f"| {label} | {real_mp:.1f} | {sec:.1f} | {sec / real_mp:.2f} | {rss:.2f} | "
-                      f"{100 * frac:.2f} % | {score:.3f} |", flush=True)
+                row = (f"| {label} | {real_mp:.1f} | {sec:.1f} | {sec / real_mp:.2f} | {rss:.2f} | "
+                       f"{100 * frac:.2f} % | {score:.3f} |")
+                if ref:
+                    rsec, _, _, rscore = analyse(path, args.engine, folder / "ref.npz", ref)
+                    ours, theirs = np.load(folder / "r.npz"), np.load(folder / "ref.npz")
+                    dmap = float(np.abs(ours["map"].astype(np.float64) - theirs["map"]).max())
+                    row += f" {rsec:.1f} | {sec / rsec:.2f}x | {dmap:.2g} | {abs(score - rscore):.2g} |"
+                print(row, flush=True)
     print(f"targets: <= {TARGET_S_PER_MP} s/MP; <= {TARGET_RSS_24MP_GB} GB at 24 MP; RSS is the largest child "
           "process so far (ru_maxrss), so read it per row in increasing sizes")
     return 0

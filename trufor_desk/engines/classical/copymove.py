@@ -70,6 +70,7 @@ per 384x256 image and 0.3-0.4 s per megapixel on a 12 MP JPEG.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -127,6 +128,16 @@ DEFAULTS: dict[str, Any] = {
 
 
 
+@dataclass(frozen=True)
+class CopyMoveFinding:
+    """What copy-move hands a caller that combines it with other traces (fusion): the
+    engine's result and the raw score (0..1, as recorded in the provenance, 6 decimals)
+    that the calibrated score was computed from."""
+
+    result: AnalysisResult
+    raw_score: float
+
+
 class CopyMoveEngine:
     """Copy-move (cloning) detection with SIFT, g2NN and RANSAC (Amerini et al. 2011)."""
 
@@ -142,6 +153,12 @@ class CopyMoveEngine:
         """``once_map``: the per-pixel single-compression probability of the file's last save
         (or None: no such history) when the caller has read it already; by default it is
         computed here, and only when a clone was found."""
+        return self.find(evidence, params, progress, cancel, once_map).result
+
+    def find(self, evidence: Any, params: dict[str, Any] | None = None,
+             progress: ProgressFn | None = None, cancel: CancelFn | None = None,
+             once_map: Any = COMPUTE) -> CopyMoveFinding:
+        """:meth:`analyze` with its raw score beside the result (a typed record)."""
         import cv2
 
         p = resolve_params(ENGINE_NAME, DEFAULTS, params)
@@ -277,14 +294,16 @@ class CopyMoveEngine:
         cp.step(1.0, "copy-move: done")
         from trufor_desk.engines.classical.calibration import calibrated_score
 
+        raw = round(score, 6)
         calibrated, calibration_rec = calibrated_score(ENGINE_NAME, {"raw_score": score})
-        return AnalysisResult(
+        result = AnalysisResult(
             engine=ENGINE_NAME, engine_version=self.version, localization=loc.astype(np.float32),
             score=calibrated, score_calibration=calibration_rec, params=p,
             provenance=standard_provenance(
                 evidence, method="Amerini et al., SIFT copy-move (g2NN, affine RANSAC), IEEE TIFS 2011",
                 details={"keypoints": int(len(pts)), "matches": int(len(pairs)), "hypotheses": int(len(hyps)),
-                         "verified": int(len(found)), "sift_scale": round(up, 4), "raw_score": round(score, 6),
+                         "verified": int(len(found)), "sift_scale": round(up, 4), "raw_score": raw,
                          "regions": found}),
             timings=timings, notes=notes,
         )
+        return CopyMoveFinding(result, raw)

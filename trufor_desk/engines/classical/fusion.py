@@ -55,7 +55,6 @@ the marked area rests on (:func:`finding_basis`).
 
 from __future__ import annotations
 
-import json
 import time
 from typing import Any
 
@@ -128,11 +127,12 @@ class FusionEngine:
             notes.append("noise statistics (Splicebuster) switched off (noise_cap 0): the map and its reliability "
                          "rest on the compression history and copy-move")
 
-        cm = None
+        cm, cm_raw = None, None
         if p["copymove"]:
             t = time.perf_counter()
-            cm = CopyMoveEngine().analyze(evidence, progress=ck.sub(0.7, 0.97).step, cancel=cancel,
-                                          once_map=hist.last_save_single(h, w))
+            finding = CopyMoveEngine().find(evidence, progress=ck.sub(0.7, 0.97).step, cancel=cancel,
+                                            once_map=hist.last_save_single(h, w))
+            cm, cm_raw = finding.result, finding.raw_score
             timings["copymove_s"] = round(time.perf_counter() - t, 3)
         ck.step(0.97, "fusion: combining")
 
@@ -153,8 +153,6 @@ class FusionEngine:
         total = sum(sums.values())
         shares = {k: (v / total if total > 0 else 0.0) for k, v in sums.items()}
         weights = {"adq": presence, "splicebuster": w_noise, "copymove": w_cm}
-        cm_raw = (float(json.loads(cm.provenance["engine_details_json"] or "{}")["raw_score"])
-                  if cm is not None else None)
 
         score, cal = None, None
         feats: dict[str, float] = {}
