@@ -44,8 +44,8 @@ def dct_matrix(n: int = 8) -> np.ndarray:
 DCT8 = dct_matrix(8)
 
 
-def _block_dct_rows(plane: np.ndarray, oy: int, ox: int) -> tuple[np.ndarray, int, int]:
-    """(coefficients as (nby, 8 [u], nbx, 8 [v]) float32, nby, nbx) of the whole 8x8 blocks of
+def _block_dct_rows(plane: np.ndarray, oy: int, ox: int) -> np.ndarray:
+    """Coefficients as (nby, 8 [u], nbx, 8 [v]) float32 of the whole 8x8 blocks of
     ``plane - 128`` on the grid with origin (oy, ox): the rows of each block transformed by one
     GEMM, then its columns by one (8 x 8) @ (8 x 8 nbx) product per block row, which needs no
     transposed copy in between (the same products and sums as transforming the columns of the
@@ -56,7 +56,7 @@ def _block_dct_rows(plane: np.ndarray, oy: int, ox: int) -> tuple[np.ndarray, in
     blocks = p[:nby * 8, :nbx * 8].astype(np.float32) - 128.0
     t = blocks.reshape(nby * 8 * nbx, 8) @ d.T                    # (a, i, b, v): rows over j
     t = np.matmul(d, t.reshape(nby, 8, nbx * 8))                  # (a, u, b, v): columns over i
-    return t.reshape(nby, 8, nbx, 8), nby, nbx
+    return t.reshape(nby, 8, nbx, 8)
 
 
 def block_dct(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
@@ -68,8 +68,7 @@ def block_dct(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
     p = plane[oy:, ox:]
     if p.shape[0] // 8 == 0 or p.shape[1] // 8 == 0:
         return np.zeros((max(p.shape[0] // 8, 0), max(p.shape[1] // 8, 0), 8, 8), np.float32)
-    t, _, _ = _block_dct_rows(plane, oy, ox)
-    return np.ascontiguousarray(t.transpose(0, 2, 1, 3))
+    return np.ascontiguousarray(_block_dct_rows(plane, oy, ox).transpose(0, 2, 1, 3))
 
 
 def block_dct_planes(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
@@ -78,8 +77,7 @@ def block_dct_planes(plane: np.ndarray, oy: int = 0, ox: int = 0) -> np.ndarray:
     p = plane[oy:, ox:]
     if p.shape[0] // 8 == 0 or p.shape[1] // 8 == 0:
         return np.zeros((8, 8, max(p.shape[0] // 8, 0), max(p.shape[1] // 8, 0)), np.float32)
-    t, _, _ = _block_dct_rows(plane, oy, ox)
-    return np.ascontiguousarray(t.transpose(1, 3, 0, 2))
+    return np.ascontiguousarray(_block_dct_rows(plane, oy, ox).transpose(1, 3, 0, 2))
 
 
 def grid_offset(evidence: Any) -> tuple[int, int]:

@@ -49,10 +49,10 @@ from trufor_desk.engines.classical._jpeg_common import block_dct_planes
 from trufor_desk.engines.classical.dq_model import (
     ZIGZAG,
     block_llr,
-    coefficient_noise_planes,
+    coefficient_noise,
     fit_frequency,
     max_primary_step,
-    stored_integer_planes,
+    stored_integers,
 )
 
 StepFn = Callable[[float, str], None]
@@ -92,9 +92,9 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
         return out
     calib = block_dct_planes(y, 4, 4)
     known = np.ones((8, 8), bool) if known is None else np.asarray(known, bool)
-    q, xr, x = stored_integer_planes(coefs, q_table)
+    q, xr, x = stored_integers(coefs, q_table)
     del coefs
-    sigma = coefficient_noise_planes(xr, x, q, known)
+    sigma = coefficient_noise(xr, x, q, known)
     del xr
     out["sigma"] = sigma
     llr = np.zeros((nby, nbx), np.float32)

@@ -88,39 +88,19 @@ class EmpiricalCdf:
         return np.diff(self.below(edges) / max(self.n, 1))
 
 
-def stored_integers(coefs: np.ndarray, q_table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stored_integers(planes: np.ndarray, q_table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(``q``, ``xr``, ``x``): the table as float32 (steps of at least 1), the block DCT
-    coefficients divided by it, and their nearest integers (what the file stored)."""
-    q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
-    xr = coefs / q
-    return q, xr, np.rint(xr).astype(np.int32)
-
-
-def coefficient_noise(xr: np.ndarray, x: np.ndarray, q: np.ndarray, known: np.ndarray | None = None) -> float:
-    """Observation noise of a recomputed coefficient: the robust spread of the rounding
-    error over the frequencies whose step is at least COARSE_STEP (and known)."""
-    coarse = q >= COARSE_STEP
-    if known is not None:
-        coarse &= np.asarray(known, bool)
-    sigma = DEFAULT_SIGMA
-    if coarse.any():
-        err = (xr[..., coarse] - x[..., coarse]) * q[coarse]
-        if err.size:
-            sigma = float(1.4826 * np.median(np.abs(err)))
-    return float(np.clip(sigma, *SIGMA_RANGE))
-
-
-def stored_integer_planes(planes: np.ndarray, q_table: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`stored_integers` of coefficients laid out by frequency, (8, 8, nby, nbx)
-    (``_jpeg_common.block_dct_planes``): the same numbers, in that layout."""
+    coefficients (laid out by frequency, (8, 8, nby, nbx): ``_jpeg_common.block_dct_planes``)
+    divided by it, and their nearest integers (what the file stored)."""
     q = np.maximum(np.asarray(q_table, dtype=np.float64), 1.0).astype(np.float32)
     xr = planes / q[:, :, None, None]
     return q, xr, np.rint(xr).astype(np.int32)
 
 
-def coefficient_noise_planes(xr: np.ndarray, x: np.ndarray, q: np.ndarray, known: np.ndarray | None = None) -> float:
-    """:func:`coefficient_noise` of coefficients laid out by frequency (8, 8, nby, nbx): the
-    median of the same rounding errors, so the same number."""
+def coefficient_noise(xr: np.ndarray, x: np.ndarray, q: np.ndarray, known: np.ndarray | None = None) -> float:
+    """Observation noise of a recomputed coefficient (arrays laid out by frequency): the
+    robust spread of the rounding error over the frequencies whose step is at least
+    COARSE_STEP (and known)."""
     coarse = q >= COARSE_STEP
     if known is not None:
         coarse &= np.asarray(known, bool)

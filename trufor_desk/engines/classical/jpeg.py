@@ -49,7 +49,7 @@ from . import dq_model
 from ._jpeg_common import (
     DCT8,
     base_provenance,
-    block_dct,
+    block_dct_planes,
     blocks_to_pixels,
     estimate_quality,
     grid_offset,
@@ -251,12 +251,12 @@ def dq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 20,
     per-frequency fit are ``dq_model``'s, shared with ``adq.py``)."""
     import cv2
 
-    coefs = block_dct(y, 0, 0)
-    nby, nbx = coefs.shape[:2]
+    coefs = block_dct_planes(y, 0, 0)
+    nby, nbx = coefs.shape[2:]
     out: dict[str, Any] = {"block_map": np.zeros((nby, nbx), np.float32), "freqs": [], "sigma": 0.0}
     if nby * nbx < 16:
         return out
-    calib = block_dct(y, 4, 4)
+    calib = block_dct_planes(y, 4, 4)
     q, xr, x = dq_model.stored_integers(coefs, q_table)
     sigma = dq_model.coefficient_noise(xr, x, q)
     out["sigma"] = sigma
@@ -267,7 +267,7 @@ def dq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 20,
         if step is not None:
             step(idx / n_freq, "double quantisation: fitting primary steps")
         q2 = float(q[u, v])
-        fit = dq_model.fit_frequency(x[:, :, u, v].ravel(), calib[:, :, u, v].ravel(), q2, sigma,
+        fit = dq_model.fit_frequency(x[u, v].ravel(), calib[u, v].ravel(), q2, sigma,
                                      dq_model.max_primary_step(q2))
         gain = fit["gain"] * fit["n"]  # nats over the whole image
         # A clear likelihood margin.  The calibrated single-quantisation model is only an
@@ -276,7 +276,7 @@ def dq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 20,
         # block, while a real double quantisation gains 0.2-0.7 per block.  The mixture
         # must also say that most blocks are double compressed (the host).
         if fit["q1"] and gain > 20.0 + 0.1 * nblocks and fit["alpha"] < 0.85:
-            llr += dq_model.block_llr(x[:, :, u, v], fit["llr"])
+            llr += dq_model.block_llr(x[u, v], fit["llr"])
             freqs.append({"u": u, "v": v, "q2": q2, "q1": int(fit["q1"]), "gain": round(gain, 1),
                           "alpha": round(fit["alpha"], 3)})
     out["freqs"] = freqs

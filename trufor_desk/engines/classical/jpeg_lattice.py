@@ -100,6 +100,19 @@ def step_matches(c: np.ndarray) -> np.ndarray:
     return step_matches_many([c])[0]
 
 
+def _multiples(lo: float, hi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The multiples ``k q`` of every step q in _STEPS that can lie within TOLERANCE of a
+    value in [lo, hi]: (start of each step's run, step index of each multiple, k), laid end
+    to end step after step."""
+    lo_k = np.floor((lo - TOLERANCE) / _STEPS).astype(np.int64) - 1
+    hi_k = np.ceil((hi + TOLERANCE) / _STEPS).astype(np.int64) + 1
+    sizes = hi_k - lo_k + 1
+    start = np.cumsum(sizes) - sizes
+    step_of = np.repeat(np.arange(_STEPS.size), sizes)
+    k = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo_k, sizes)
+    return start, step_of, k
+
+
 def step_matches_many(sets: list[np.ndarray]) -> np.ndarray:
     """(len(sets), steps): :func:`step_match` of each array of values for every step
     3..MAX_STEP at once.
@@ -127,12 +140,7 @@ def step_matches_many(sets: list[np.ndarray]) -> np.ndarray:
             out[i] = _step_matches_sorted(arrays[i])
         return out
     size = int(top - base) + 1
-    lo_k = np.floor((vals.min() - TOLERANCE) / _STEPS).astype(np.int64) - 1
-    hi_k = np.ceil((vals.max() + TOLERANCE) / _STEPS).astype(np.int64) + 1
-    sizes = hi_k - lo_k + 1
-    start = np.cumsum(sizes) - sizes
-    step_of = np.repeat(np.arange(_STEPS.size), sizes)
-    k = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo_k, sizes)
+    start, step_of, k = _multiples(vals.min(), vals.max())
     centre4 = 4 * k * _STEPS.astype(np.int64)[step_of]
 
     def cumulative(q4: np.ndarray) -> np.ndarray:  # (sets, size + 1): column j + 1 counts values <= base + j
@@ -153,12 +161,7 @@ def step_matches_many(sets: list[np.ndarray]) -> np.ndarray:
 def _step_matches_sorted(c: np.ndarray) -> np.ndarray:
     """:func:`step_matches` of one array from its sorted values (the same counts)."""
     cs = np.sort(c)
-    lo_k = np.floor((cs[0] - TOLERANCE) / _STEPS).astype(np.int64) - 1
-    hi_k = np.ceil((cs[-1] + TOLERANCE) / _STEPS).astype(np.int64) + 1
-    sizes = hi_k - lo_k + 1
-    start = np.cumsum(sizes) - sizes
-    step_of = np.repeat(np.arange(_STEPS.size), sizes)
-    k = np.arange(int(sizes.sum())) - np.repeat(start, sizes) + np.repeat(lo_k, sizes)
+    _, step_of, k = _multiples(cs[0], cs[-1])
     centre = k.astype(np.float64) * _STEPS[step_of]
     inside = (np.searchsorted(cs, centre + TOLERANCE, side="right")
               - np.searchsorted(cs, centre - TOLERANCE, side="left"))
@@ -228,22 +231,12 @@ def _probe_scores(coefs: list[np.ndarray]) -> list[tuple[float, int]]:
     return out
 
 
-def _sampled_blocks(y: np.ndarray, oy: int, ox: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """DCT of the blocks at block indices (rows, cols) of the grid with origin (oy, ox)."""
-    idx_r = oy + 8 * rows[:, None] + np.arange(8)[None, :]     # (n, 8)
-    idx_c = ox + 8 * cols[:, None] + np.arange(8)[None, :]
-    blocks = y[idx_r[:, :, None], idx_c[:, None, :]].astype(np.float32) - 128.0  # (n, 8, 8)
-    d = DCT8.astype(np.float32)
-    return d @ blocks @ d.T
-
-
 def _grid_scores(y: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(8, 8) probe scores and fitting probe counts of every grid origin, on a fixed
     sample of block positions.
 
-    The 15 x 15 pixels that hold a sampled block on every origin are gathered once; each
-    origin's blocks are cut from them (the same pixels :func:`_sampled_blocks` indexes) and
-    transformed by the same products."""
+    The 15 x 15 pixels that hold a sampled block on every origin are gathered once, and each
+    origin's blocks are cut from them and transformed (``DCT8 @ (block - 128) @ DCT8.T``)."""
     h, w = y.shape
     nby, nbx = (h - 7) // 8, (w - 7) // 8
     if nby * nbx < 64:

@@ -47,7 +47,7 @@ from trufor_desk.engines import base
 from trufor_desk.engines.classical import _common as C
 
 N_CLASSES = 169
-_INVALID = N_CLASSES  # code for pixels without a full residual pattern
+BAND_PIXELS = 1 << 18  # pixels per band of cell rows in cell_class_counts (kept in cache)
 
 
 def symmetry_classes(T: int = 2) -> np.ndarray:
@@ -97,19 +97,6 @@ def quantised_residual(g: np.ndarray, q: float, T: int, axis: int) -> np.ndarray
     return r.astype(np.uint8)
 
 
-def pattern_codes(u: np.ndarray, shape: tuple[int, int], axis: int, T: int = 2) -> np.ndarray:
-    """Pooled class (0..168) of the four-residual pattern centred at each pixel; 169 where
-    the image border leaves no complete pattern.  int16 array of ``shape``."""
-    out = np.full(shape, _INVALID, dtype=np.int16)
-    code = _raw_codes(u, axis, T)
-    if code.shape[axis] > 0:
-        if axis == 1:
-            out[:, 3:3 + code.shape[1]] = _LUT[code]
-        else:
-            out[3:3 + code.shape[0]] = _LUT[code]
-    return out
-
-
 def _raw_codes(u: np.ndarray, axis: int, T: int = 2) -> np.ndarray:
     """Base-(2T+1) code of each four consecutive residuals along ``axis`` (int16), the
     pattern ending at each position from the fourth on."""
@@ -126,26 +113,13 @@ def _raw_codes(u: np.ndarray, axis: int, T: int = 2) -> np.ndarray:
     return code
 
 
-def cell_histograms(codes: np.ndarray, cell: int, nbins: int) -> np.ndarray:
-    """Per-cell histograms of an int code map: (hc, wc, nbins) float64."""
-    h, w = codes.shape
-    hc, wc = C.cell_grid(h, w, cell)
-    ch, cw = min(cell, h), min(cell, w)
-    c = codes[:hc * ch, :wc * cw]
-    ri = (np.arange(hc * ch) // ch)[:, None] * wc
-    ci = (np.arange(wc * cw) // cw)[None, :]
-    idx = ((ri + ci) * nbins + c).ravel()
-    return np.bincount(idx, minlength=hc * wc * nbins).reshape(hc, wc, nbins).astype(np.float64)
-
-
 def cell_class_counts(g: np.ndarray, q: float, T: int, cell: int) -> np.ndarray:
     """(hc, wc, N_CLASSES) int64: per cell, how many horizontal and vertical four-residual
-    patterns fall in each pooled class (the pattern counted at its third pixel, as
-    :func:`pattern_codes` places it); only whole cells count.
-
-    The sum of :func:`cell_histograms` of both directions' :func:`pattern_codes` without
-    their border class: the residuals and codes are computed only inside the whole cells,
-    and the counts go straight to the cells."""
+    patterns fall in each pooled class, each pattern counted three pixels after its first
+    residual (near the image border, where no complete pattern fits, nothing is counted); only
+    whole cells count.
+    The residuals and codes are computed only inside the whole cells, one band of cell rows
+    at a time, and the counts go straight to the cells."""
     h, w = g.shape
     hc, wc = C.cell_grid(h, w, cell)
     ch, cw = min(cell, h), min(cell, w)
@@ -175,8 +149,6 @@ def cell_class_counts(g: np.ndarray, q: float, T: int, cell: int) -> np.ndarray:
             _add_counts(counts, (row_cell[a:b, None] + col_cell[None, :]) * N_CLASSES + cls)
     return counts.reshape(hc, wc, N_CLASSES)
 
-
-BAND_PIXELS = 1 << 18
 
 
 def _add_counts(counts: np.ndarray, idx: np.ndarray) -> None:
@@ -271,8 +243,8 @@ class SplicebusterEngine:
         ck.step(0.35, "splicebuster: co-occurrences")
         zero_class = int(_LUT[((2 * 5 + 2) * 5 + 2) * 5 + 2])
         ch, cw = min(cell, h), min(cell, w)
-        clipped = ((g[:hc * ch, :wc * cw] <= 4.0) | (g[:hc * ch, :wc * cw] >= 251.0)).reshape(hc, ch, wc, cw)
-        clipped = clipped.sum(axis=(1, 3), dtype=np.int64)   # (C.clipped_fraction's pixels per cell)
+        clipped = C.clipped_fraction(g[:hc * ch, :wc * cw]).reshape(hc, ch, wc, cw)
+        clipped = clipped.sum(axis=(1, 3), dtype=np.int64)   # clipped pixels per whole cell
         timings["features"] = time.perf_counter() - t0
 
         # 4: window histograms (exact integer sums over the window's cells); reliability per window
