@@ -22,11 +22,13 @@ default (each detector removed in turn, the noise cap lifted), it prints:
 
 ``--conditions`` prints one table per engine with a row per condition of evidence as it
 arrives: as stored, the re-shared copies that ``scripts/make_reshared.py`` builds
-(re-saved at 95 and 85, cropped and re-saved at 90, downscaled to 0.75 and re-saved at 75;
+(re-saved at 95, 85 and 75, twice at 85 then 75, cropped and re-saved at 90 and at 75,
+downscaled to 0.75 and re-saved at 75, halved and re-saved at 80;
 default folder ``~/.cache/trufor-desk/reshared``) and the never-compressed forgeries that
 ``scripts/make_uncompressed.py`` builds (default ``~/.cache/trufor-desk/uncompressed``).
 A condition whose folder is missing is reported as such, not skipped silently.  ``--every
-K`` takes every K-th image of each variant (the stored set is always used whole).
+K`` takes every K-th image of each variant (the stored set is always used whole); ``--only
+stored,resave85,...`` runs those conditions only.
 
 Nothing is tuned here: the engines run with their defaults.
 """
@@ -51,7 +53,8 @@ from trufor_desk.evidence import open_evidence  # noqa: E402
 from trufor_desk.verdict.decision import verdict_for_result  # noqa: E402
 
 CACHE = Path.home() / ".cache" / "trufor-desk"
-RESHARED = ("resave95", "resave85", "crop_resave90", "down75_resave75")
+RESHARED = ("resave95", "resave85", "crop_resave90", "down75_resave75", "resave75", "twice85_75", "crop_resave75",
+            "down50_resave80")
 
 ABLATIONS: dict[str, tuple[str, dict[str, Any]]] = {
     "fusion - copymove": ("fusion", {"copymove": False}),
@@ -124,6 +127,15 @@ def conditions(args) -> int:
     rows = [("as stored", Path(args.dataset), 1)]
     rows += [(name, Path(args.reshared) / name, args.every) for name in RESHARED]
     rows.append(("never compressed (PNG-made)", Path(args.uncompressed), 1))
+    if args.only:
+        keep = {c.strip() for c in args.only.split(",") if c.strip()}
+        names = {"stored": "as stored", "uncompressed": "never compressed (PNG-made)"}
+        unknown = keep - set(RESHARED) - set(names)
+        if unknown:
+            print(f"error: unknown condition(s) {', '.join(sorted(unknown))}; known: stored, "
+                  f"{', '.join(RESHARED)}, uncompressed", file=sys.stderr)
+            return 1
+        rows = [r for r in rows if r[0] in keep or r[0] in {names[k] for k in keep if k in names}]
     for engine in [e for e in args.engines.split(",") if e]:
         print(f"\nengine: {engine}")
         print("| condition | images (fake / real) | F1-best | F1@0.5 | AUC | bAcc | authentic px > 0.5 "
@@ -150,6 +162,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reshared", default=str(CACHE / "reshared"), help="scripts/make_reshared.py's output")
     ap.add_argument("--uncompressed", default=str(CACHE / "uncompressed"), help="scripts/make_uncompressed.py's output")
     ap.add_argument("--every", type=int, default=1, help="every K-th image of each re-shared variant")
+    ap.add_argument("--only", default="", help="with --conditions: these conditions only (stored, a re-shared "
+                                               "variant's name, uncompressed; comma-separated)")
     args = ap.parse_args(argv)
     if not (Path(args.dataset) / "fake").is_dir():
         print(f"error: {args.dataset}: no fake/ folder (layout of `trufor-desk evaluate`)", file=sys.stderr)

@@ -13,7 +13,10 @@ gets one folder per condition with the same layout, masks transformed with the i
   columns, drawn from the file name, so the old 8x8 grid no longer lines up), then saved
   at quality 90 (non-aligned double compression);
 * ``down75_resave75``: downscaled to 0.75 of its size (Lanczos), saved at quality 75:
-  resampling erases the compression history.
+  resampling erases the compression history;
+* ``resave75`` (a messaging app's quality), ``twice85_75`` (passed on twice: saved at 85,
+  then at 75), ``crop_resave75`` (the crop above, saved at 75) and ``down50_resave80``
+  (halved, saved at 80: a small single-compressed copy, 192x128 from casia-dev).
 
 Deterministic: the same input gives the same bytes (the crop offsets come from a hash of
 the file name, Pillow's encoder is deterministic).  The images are never written into
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -61,11 +65,25 @@ def _down_resave(scale: float, quality: int) -> Callable:
     return f
 
 
+def _twice(first: int, second: int) -> Callable:
+    def f(img, mask, name):
+        buf = io.BytesIO()
+        img.save(buf, "JPEG", quality=first)
+        buf.seek(0)
+        with Image.open(buf) as again:
+            return again.convert("RGB"), mask, second
+    return f
+
+
 CONDITIONS: dict[str, Callable] = {
     "resave95": _resave(95),
     "resave85": _resave(85),
     "crop_resave90": _crop_resave(90),
     "down75_resave75": _down_resave(0.75, 75),
+    "resave75": _resave(75),
+    "twice85_75": _twice(85, 75),
+    "crop_resave75": _crop_resave(75),
+    "down50_resave80": _down_resave(0.5, 80),
 }
 
 

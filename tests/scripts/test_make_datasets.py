@@ -230,6 +230,24 @@ def test_reshared_crop_offsets(reshared, reshared_out, dataset):
                 assert m.size == im.size
 
 
+def test_reshared_extra_copies(reshared, reshared_out, dataset):
+    from trufor_desk.engines.classical._jpeg_common import estimate_quality, jpeg_tables
+
+    out, _ = reshared_out
+    f = sorted((dataset / "real").iterdir())[0]
+    twice = (out / "twice85_75" / "real" / f"{f.stem}.jpg").read_bytes()
+    once = (out / "resave75" / "real" / f"{f.stem}.jpg").read_bytes()
+    assert twice != once  # the save at 85 in between changed the pixels
+    for data in (twice, once):
+        assert abs(estimate_quality(jpeg_tables(data)["luma_q"]) - 75) <= 1
+    with Image.open(out / "down50_resave80" / "real" / f"{f.stem}.jpg") as im:
+        assert im.size == (192, 128)
+    g = sorted((dataset / "fake").iterdir())[0]
+    dy, dx = reshared.crop_offsets(g.name)
+    with Image.open(out / "crop_resave75" / "fake" / f"{g.stem}.jpg") as im:
+        assert im.size == (384 - dx, 256 - dy)
+
+
 def test_reshared_is_deterministic(reshared, reshared_out, dataset, tmp_path):
     out, _ = reshared_out
     reshared.build(dataset, tmp_path, list(reshared.CONDITIONS))

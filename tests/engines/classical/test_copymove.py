@@ -26,7 +26,7 @@ from tests.engines.classical.synth_copymove import make_copymove, make_pristine,
 from trufor_desk.engines.classical.calibration import calibrated_score
 from trufor_desk.engines.classical.copymove import DEFAULTS, CopyMoveEngine
 from trufor_desk.engines.classical.copymove_dense import pasted_side, translation_candidates, translation_regions
-from trufor_desk.engines.classical.copymove_match import g2nn_accept, g2nn_pairs
+from trufor_desk.engines.classical.copymove_match import _exact_knn, g2nn_accept, g2nn_pairs
 from trufor_desk.errors import Cancelled, UserError
 from trufor_desk.evaluation.metrics import localization_f1
 
@@ -151,6 +151,25 @@ def test_g2nn_pairs_find_duplicated_descriptors_and_skip_self():
     pairs = {tuple(p) for p in g2nn_pairs(desc, 0.5, 8)}
     assert {(3, 40), (3, 41), (40, 41)} <= pairs
     assert all(i < j for i, j in pairs)
+
+
+@pytest.mark.parametrize("k", [3, 10])
+def test_exact_neighbours_rank_as_opencvs_brute_force_matcher(k):
+    # integer-valued descriptors as SIFT gives them, with runs of exact duplicates longer
+    # than k (ties: the matcher keeps the lowest indices) and a few non-integer ones
+    import cv2
+
+    rng = np.random.default_rng(1)
+    base = rng.integers(0, 60, (300, 128)).astype(np.float32)
+    desc = np.concatenate([base, base[:100], base[:30], np.repeat(base[:3], 12, 0),
+                           base[200:210] + rng.uniform(-0.3, 0.3, (10, 128)).astype(np.float32)])
+    desc = desc[rng.permutation(len(desc))]
+    rows = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc, desc, k=k)
+    want_idx = np.array([[m.trainIdx for m in r] for r in rows])
+    want_dist = np.array([[m.distance for m in r] for r in rows], np.float32)
+    idx, dist = _exact_knn(desc, k)
+    assert (idx == want_idx).all()
+    np.testing.assert_allclose(dist, want_dist, rtol=1e-6, atol=1e-4)
 
 
 def test_dense_shift_search_finds_a_small_translated_clone_that_sift_misses():

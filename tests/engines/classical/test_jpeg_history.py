@@ -150,3 +150,38 @@ def test_clipped_blocks_are_not_read_as_compressed_once(tmp_path):
     assert h.once_share < 0.02
     blocks = jpeg_history.clipped_blocks(decode(data), 0, 0, (40, 48))
     assert blocks.shape == (40, 48) and 0.05 < blocks.mean() < 0.5
+
+
+def test_chance_gain_is_off_from_the_reference_size_on_and_grows_below_it():
+    assert adq.chance_gain(adq.CHANCE_REFERENCE_BLOCKS) == 0.0 and adq.chance_gain(200_000) == 0.0
+    levels = [adq.chance_gain(n) for n in (96, 384, 983, 1535)]
+    assert levels == sorted(levels, reverse=True) and levels[-1] > 0.0
+    # at least the 95th percentiles measured at quality 92 (25 at 96 blocks, 5.0 at 384), less the level at 1536
+    assert levels[0] > 24 and 4 < levels[1] < 5
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_small_downscaled_copy_is_not_read_as_double_compressed(tmp_path, seed):
+    # a camera photo halved (which erases its history) and saved once: 384 blocks, where a
+    # single save reaches a double-compression gain by chance that used to read as a history
+    from PIL import Image
+
+    cam = decode(jpeg_bytes(natural_content(256, 384, seed), 88))
+    small = np.asarray(Image.fromarray(cam).resize((192, 128), Image.Resampling.LANCZOS))
+    data = jpeg_bytes(small, 92)
+    h = _history(data, tmp_path, f"down{seed}.jpg")
+    first = h.layers[0]
+    assert first.chance_gain > 0 and adq.dq_presence(first.gain + first.chance_gain) >= 0.5  # what it was
+    assert h.presence < 0.5 and first.gain == 0.0
+    assert "a small image (384 blocks of 8x8)" in h.description and "saved at least twice" not in h.description
+    rec = h.record()["layers"][0]
+    assert rec["dq_gain_by_chance"] == round(first.chance_gain, 4)
+    res = FusionEngine().analyze(evidence_from_bytes(data, tmp_path, f"down{seed}b.jpg"))
+    assert verdict_for_result(res).category != "indicated"
+
+
+def test_a_small_image_keeps_a_real_double_compression(tmp_path):
+    data = jpeg_bytes(decode(jpeg_bytes(natural_content(128, 192, 3), 60)), 92)
+    h = _history(data, tmp_path, "small_dq.jpg")
+    assert h.layers[0].chance_gain > 0 and h.presence > 0.99
+    assert "saved at least twice on the same 8x8 grid" in h.description

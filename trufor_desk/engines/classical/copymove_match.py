@@ -85,6 +85,41 @@ def _flann_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return idx, dist
 
 
+EXACT_MARGIN = 4  # candidates beyond k kept from the Gram-matrix ranking before the exact re-ranking
+
+
+def _exact_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indices int64, distances float32) of the k nearest descriptors of every descriptor
+    among all of them (itself included), ranked as ``cv2.BFMatcher(NORM_L2).knnMatch``
+    ranks them: by L2 distance, equal distances in ascending index order.
+
+    Candidates come from the Gram matrix in float64 (||a||^2 + ||b||^2 - 2 a.b, one matrix
+    product instead of BFMatcher's scalar loops), the k + EXACT_MARGIN closest per row;
+    their distances are then computed directly from the differences in float32 and the
+    candidates re-ranked by them.  The Gram form's rounding (about 1e-10 of a squared
+    distance) only decides which candidates are looked at, never their order."""
+    n = len(desc)
+    d64 = desc.astype(np.float64)
+    sq = np.einsum("ij,ij->i", d64, d64)
+    gram = sq[:, None] + sq[None, :] - 2.0 * (d64 @ d64.T)
+    m = min(n, k + EXACT_MARGIN)
+    # every descriptor within the m-th smallest Gram distance (plus its rounding) of its row, so
+    # that a run of equal distances enters whole and the lowest indices of it can be kept
+    bound = np.partition(gram, m - 1, axis=1)[:, m - 1:m]
+    rows, cols = np.nonzero(gram <= bound + 1e-6 * (1.0 + np.abs(bound)))
+    diff = desc[rows] - desc[cols]
+    dist = np.sqrt(np.einsum("ij,ij->i", diff, diff, dtype=np.float32))
+    order = np.lexsort((cols, dist, rows))  # by row, then distance, then index
+    rows, cols, dist = rows[order], cols[order], dist[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    take = rank < k
+    idx = np.full((n, k), -1, np.int64)
+    out = np.full((n, k), np.inf, np.float32)
+    idx[rows[take], rank[take]] = cols[take]
+    out[rows[take], rank[take]] = dist[take]
+    return idx, out
+
+
 def _knn(desc: np.ndarray, k: int, exact_limit: int) -> tuple[np.ndarray, np.ndarray]:
     """(indices, distances) of the k nearest other descriptors of each descriptor, sorted.
 
@@ -93,17 +128,10 @@ def _knn(desc: np.ndarray, k: int, exact_limit: int) -> tuple[np.ndarray, np.nda
     distinctive matches the g2NN test accepts are found reliably; all-pairs distances
     would cost O(N^2) time), built from a seeded generator (:func:`_flann_knn`).
     """
-    import cv2
-
     n = len(desc)
     kq = min(k + 2, n)
     if n <= exact_limit:
-        rows = cv2.BFMatcher(cv2.NORM_L2).knnMatch(desc, desc, k=kq)
-        idx = np.full((n, kq), -1, np.int64)
-        dist = np.full((n, kq), np.inf, np.float32)
-        for i, r in enumerate(rows):  # one Python step per keypoint, not per pixel
-            idx[i, :len(r)] = [m.trainIdx for m in r]
-            dist[i, :len(r)] = [m.distance for m in r]
+        idx, dist = _exact_knn(desc, kq)
     else:
         idx, dist = _flann_knn(desc, kq)
     # drop the query itself wherever it appears (ties with exact duplicates can put it

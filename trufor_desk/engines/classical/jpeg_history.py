@@ -89,12 +89,14 @@ class Layer:
     llr: np.ndarray           # block map, smoothed log-likelihood ratio (single over double)
     evidence: np.ndarray      # block map, informative coefficients
     primary_table: np.ndarray
+    chance_gain: float = 0.0  # taken off the raw gain for the image's size (adq.chance_gain)
 
     def record(self) -> dict[str, Any]:
         """What the provenance keeps of this layer."""
         return {"name": self.name, "depth": self.depth, "grid_offset": list(self.offset),
                 "table_source": self.table_source, "quality": None if self.quality is None else round(self.quality, 1),
-                "dq_gain": round(self.gain, 4), "dq_presence": round(self.presence, 4),
+                "dq_gain": round(self.gain, 4), "dq_gain_by_chance": round(self.chance_gain, 4),
+                "dq_presence": round(self.presence, 4),
                 "frequencies": len(self.freqs), "primary_steps": adq.describe_primary(self.freqs)}
 
 
@@ -205,7 +207,8 @@ def _layer(y: np.ndarray, q: np.ndarray, known: np.ndarray | None, params: dict[
                          smooth_blocks=float(params["smooth_blocks"]), step=step, known=known)
     return Layer(name=name, depth=depth, offset=(int(oy), int(ox)), table_source=source, quality=quality,
                  gain=float(a["dq_gain"]), presence=adq.dq_presence(a["dq_gain"]) if a["freqs"] else 0.0,
-                 freqs=a["freqs"], llr=a["llr"], evidence=a["evidence"], primary_table=a["primary_table"])
+                 freqs=a["freqs"], llr=a["llr"], evidence=a["evidence"], primary_table=a["primary_table"],
+                 chance_gain=float(a["chance_gain"]))
 
 
 def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any]) -> Layer | None:
@@ -253,8 +256,14 @@ def _describe(h: History, source: str) -> str:
         parts.append(f"an earlier JPEG grid sits at row {r}, column {c}: cropped or shifted after an earlier save "
                      "(non-aligned double compression)")
     if not aligned and h.shifted_grid is None:
-        parts.append("no earlier compression found: saved once (a camera original), or resized or re-encoded "
-                     "since any earlier save, which erases the history")
+        first = h.layers[0] if h.layers else None
+        if first is not None and first.freqs and adq.dq_presence(first.gain + first.chance_gain) >= 0.5:
+            parts.append(f"a small image ({first.llr.size} blocks of 8x8): the double-compression trace it shows "
+                         "is within what single-compressed images of this size show by chance, so no earlier "
+                         "compression is claimed; it may have been saved once, or resized since an earlier save")
+        else:
+            parts.append("no earlier compression found: saved once (a camera original), or resized or re-encoded "
+                         "since any earlier save, which erases the history")
     text = ", ".join(parts[:2]) + ("; " + "; ".join(parts[2:]) if len(parts) > 2 else "")
     if h.once_share >= 0.005:
         return text + ("; some regions were compressed fewer times than the rest: content added or replaced "
