@@ -333,7 +333,8 @@ class AdqEngine:
         prov = base.standard_provenance(
             evidence, method="Bianchi & Piva, aligned double quantisation, IEEE TIFS 2012 (all AC frequencies)",
             details={"dq_gain": round(float(r["gain"]), 4),
-                     "dq_gain_by_chance": round(float(r.get("chance_gain", 0.0)), 4), "dq_presence": round(float(r["presence"]), 4),
+                     "dq_gain_by_chance": round(float(r.get("chance_gain", 0.0)), 4),
+                     "dq_presence": round(float(r["presence"]), 4),
                      "primary_steps": describe_primary(r["freqs"]), "jpeg_quality_estimate": r["quality"],
                      "table_source": r["table_source"], "grid_offset": r.get("grid_offset")})
         return base.AnalysisResult(

@@ -89,7 +89,8 @@ class FusionEngine:
 
     name = "fusion"
     # 1.4: the double-compression gain a small image (under 1536 blocks) reaches by chance is taken off
-    # (adq.chance_gain); 1.3: a block is compared with the majority at its own amount of evidence (jpeg_history.expected_llr);
+    # (adq.chance_gain); 1.3: a block is compared with the majority at its own amount of evidence
+    # (jpeg_history.expected_llr);
     # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share,
     # pooled calibration
     version = "1.4.0"
