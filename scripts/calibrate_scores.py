@@ -1,7 +1,7 @@
 """Refit the image-level score calibration of the weight-free engines.
 
-    python scripts/calibrate_scores.py [DATASET_DIR ...]   # default ../shared/casia-dev
-                                                           # and its re-shared copies, if built
+    python scripts/calibrate_scores.py [--workers N] [DATASET_DIR ...]   # default ../shared/casia-dev
+                                                                         # and its re-shared copies, if built
 
 Runs each engine's whole-image statistic over ``fake/`` and ``real/`` of datasets in the
 ``evaluate`` layout, measures its ROC AUC, fits a logistic model of one statistic (two
@@ -28,33 +28,49 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def statistics(dataset: Path, every: int = 1) -> tuple[dict[str, list[float]], np.ndarray]:
+def _image_statistics(path: Path) -> tuple[float, float, float]:
+    """(log_dq_gain, copymove_raw, log_once_share) of one image (NaN where not applicable)."""
     from trufor_desk.engines.classical import adq
     from trufor_desk.engines.classical.fusion import FusionEngine
-    from trufor_desk.evaluation.dataset import discover
     from trufor_desk.evidence import open_evidence
 
-    stats: dict[str, list[float]] = {"log_dq_gain": [], "copymove_raw": [], "log_once_share": []}
-    labels = []
-    fusion = FusionEngine()
+    ev = open_evidence(path)
+    r = adq.run_adq(ev, adq.AdqEngine.DEFAULTS)
+    feats = json.loads(FusionEngine().analyze(ev).provenance["engine_details_json"] or "{}")["score_features"]
+    return (adq.log_dq_gain(r["gain"]) if r["applicable"] else np.nan,
+            float(feats.get("copymove_raw", np.nan)),  # before calibration
+            float(feats.get("log_once_share", np.nan)))
+
+
+def statistics(dataset: Path, every: int = 1, workers: int = 1) -> tuple[dict[str, list[float]], np.ndarray]:
+    from concurrent.futures import ProcessPoolExecutor
+
+    from trufor_desk.evaluation.dataset import discover
+
     items = [i for n, i in enumerate(discover(dataset)) if (i.problem is None or i.kind == "real") and n % every == 0]
-    for n, item in enumerate(items):
-        ev = open_evidence(item.path)
-        r = adq.run_adq(ev, adq.AdqEngine.DEFAULTS)
-        stats["log_dq_gain"].append(adq.log_dq_gain(r["gain"]) if r["applicable"] else np.nan)
-        feats = json.loads(fusion.analyze(ev).provenance["engine_details_json"] or "{}")["score_features"]
-        stats["copymove_raw"].append(float(feats.get("copymove_raw", np.nan)))  # before calibration
-        stats["log_once_share"].append(float(feats.get("log_once_share", np.nan)))
-        labels.append(item.kind == "fake")
-        if n % 50 == 0:
-            print(f"{dataset.name}: {n}/{len(items)}", file=sys.stderr, flush=True)
-    return stats, np.asarray(labels)
+    paths = [i.path for i in items]
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            rows = list(pool.map(_image_statistics, paths, chunksize=4))
+    else:
+        rows = []
+        for n, path in enumerate(paths):
+            rows.append(_image_statistics(path))
+            if n % 50 == 0:
+                print(f"{dataset.name}: {n}/{len(paths)}", file=sys.stderr, flush=True)
+    stats = {name: [row[k] for row in rows] for k, name in enumerate(("log_dq_gain", "copymove_raw", "log_once_share"))}
+    return stats, np.asarray([i.kind == "fake" for i in items])
 
 
 def main(argv: list[str]) -> int:
     from trufor_desk.engines.classical.calibration import MIN_AUC, fit_logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
+    workers = 1
+    if "--workers" in argv:
+        k = argv.index("--workers")
+        workers = int(argv[k + 1])
+        argv = argv[:k] + argv[k + 2:]
     if argv:
         sets = [(Path(a), 1) for a in argv]
     else:
@@ -69,7 +85,7 @@ def main(argv: list[str]) -> int:
     stats: dict[str, list[float]] = {}
     label_parts = []
     for i, (dataset, every) in enumerate(sets):
-        s_i, l_i = statistics(dataset, every)
+        s_i, l_i = statistics(dataset, every, workers)
         label_parts.append(l_i)
         for k, v in s_i.items():
             stats.setdefault(k, []).extend(v)

@@ -156,7 +156,9 @@ LIMITATIONS = (
     "JPEG saves left. An authentic photograph saved twice (re-shared, edited and re-saved) shows a "
     "double-compression history everywhere; a later save coarser than the one before, resizing, rotation or "
     "any resampling erases the earlier traces; an image never compressed as JPEG has none, and then no "
-    "weight-free score is given.",
+    "weight-free score is given. On a small image (under 1,536 blocks of 8x8, about 384x256 pixels) a single "
+    "save can mimic a history by chance; the part of the trace that chance explains at that size is "
+    "discounted, so only a strong history of a small image is read.",
     "Copy-move: it finds regions duplicated within the same image only, and natural repetitions (tiles, "
     "windows, text, foliage, patterned fabric) can match like a clone; flat regions without keypoints are "
     "not searched. It therefore never decides a verdict alone.",
