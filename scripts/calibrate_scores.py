@@ -63,7 +63,7 @@ def statistics(dataset: Path, every: int = 1, workers: int = 1) -> tuple[dict[st
 
 
 def main(argv: list[str]) -> int:
-    from trufor_desk.engines.classical.calibration import MIN_AUC, fit_logistic
+    from trufor_desk.engines.classical.calibration import MIN_AUC, MODELS, fit_logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
     workers = 1
@@ -115,6 +115,13 @@ def main(argv: list[str]) -> int:
         p = 1.0 / (1.0 + np.exp(-(b0 + x[ok] @ b)))
         coef = ", ".join(f'"{n}": {c:.4f}' for n, c in zip(names, b))
         print(f'{model}: {{"intercept": {b0:.4f}, "coef": {{{coef}}}, "auc": {roc_auc(p, labels[ok]):.3f}}}')
+        rec = MODELS[model]  # the constants in use, on the same statistics of the current engine
+        p_rec = 1.0 / (1.0 + np.exp(-(rec["intercept"] + x[ok] @ np.array([rec["coef"][n] for n in names]))))
+        y = labels[ok]
+        bacc = 0.5 * (float((p_rec[y] >= 0.5).mean()) + float((p_rec[~y] < 0.5).mean()))
+        print(f"#   recorded {model} model on these statistics: AUC {roc_auc(p_rec, y):.3f} (recorded "
+              f"{rec['auc']:.3f}), bAcc {bacc:.3f}, mean probability {p_rec.mean():.3f} vs share manipulated "
+              f"{y.mean():.3f}")
     return 0
 
 
