@@ -94,9 +94,10 @@ def _exact_knn(desc: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     ranks them: by L2 distance, equal distances in ascending index order.
 
     Candidates come from the Gram matrix in float64 (||a||^2 + ||b||^2 - 2 a.b, one matrix
-    product instead of BFMatcher's scalar loops), the k + EXACT_MARGIN closest per row;
-    their distances are then computed directly from the differences in float32 and the
-    candidates re-ranked by them.  The Gram form's rounding (about 1e-10 of a squared
+    product instead of BFMatcher's scalar loops): per row, every descriptor within the
+    (k + EXACT_MARGIN)-th smallest Gram distance, so that a run of equal distances enters
+    whole; their distances are then computed directly from the differences in float32 and
+    the candidates re-ranked by them.  The Gram form's rounding (about 1e-10 of a squared
     distance) only decides which candidates are looked at, never their order."""
     n = len(desc)
     d64 = desc.astype(np.float64)
