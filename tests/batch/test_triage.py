@@ -16,7 +16,8 @@ from tests.batch.test_batch import read_csv
 from tests.conftest import natural_image
 from trufor_desk.batch import read_results, run_batch
 from trufor_desk.batch.results import FULL_ANALYSIS, TRIAGE_ANALYSIS
-from trufor_desk.batch.triage import FAST_PARAMS, select_for_full
+from trufor_desk.batch.triage import FAST_PARAMS, HIGH_POINT, select_for_full
+from trufor_desk.engines.classical.calibration import PRIOR_FAKE
 
 H, W = 192, 256
 
@@ -185,9 +186,11 @@ def test_selection_rule():
     assert chosen == {1: "verdict", 2: "verdict", 0: "rank", 3: "rank"}  # the tie at 0.5: input order
     assert select_for_full(cands, 0.0, ())[0] == {2: "verdict"}
     assert set(select_for_full(cands, 1.0, ())[0]) == set(range(6))
-    # the default rule: an inconclusive reading goes on when its probability reaches the decision point
-    chosen, _, _ = select_for_full(cands + [(6, 0.49, "inconclusive")], 0.0)
-    assert chosen == {1: "verdict", 2: "verdict", 4: "verdict"}
+    # the default rule: an inconclusive reading goes on when its probability is above the calibration set's
+    # share of manipulated images (a likelihood ratio above 1), not at the decision point 0.5
+    assert HIGH_POINT == PRIOR_FAKE
+    chosen, _, _ = select_for_full(cands + [(6, 0.6, "inconclusive"), (7, 0.61, "inconclusive")], 0.0)
+    assert chosen == {1: "verdict", 2: "verdict", 7: "verdict"}
 
 
 def test_cli_triage_and_its_errors(images, tmp_path, capsys):
