@@ -3,6 +3,8 @@
     python scripts/calibrate_scores.py [--workers N] [--save F.npz | --load F.npz] [--pool all|four]
                                        [DATASET_DIR ...]   # default ../shared/casia-dev and its
                                                            # re-shared copies, if built
+    python scripts/calibrate_scores.py --load F.npz [SET_NAME ...]  # refit from saved statistics
+                                                                     # (those sets only, if named)
 
 Runs the fusion over ``fake/`` and ``real/`` of datasets in the ``evaluate`` layout and takes
 the statistics it records (``score_features``: the strength of the double-compression
