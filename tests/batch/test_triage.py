@@ -186,10 +186,10 @@ def test_selection_rule():
     assert chosen == {1: "verdict", 2: "verdict", 0: "rank", 3: "rank"}  # the tie at 0.5: input order
     assert select_for_full(cands, 0.0, ())[0] == {2: "verdict"}
     assert set(select_for_full(cands, 1.0, ())[0]) == set(range(6))
-    # the default rule: an inconclusive reading goes on when its probability is above the calibration set's
-    # share of manipulated images (a likelihood ratio above 1), not at the decision point 0.5
-    assert HIGH_POINT == PRIOR_FAKE
-    chosen, _, _ = select_for_full(cands + [(6, 0.6, "inconclusive"), (7, 0.61, "inconclusive")], 0.0)
+    # the default rule: an inconclusive reading goes on when its probability is at or above the verdict's
+    # decision point, the calibration set's share of manipulated images (a likelihood ratio of at least 1)
+    assert HIGH_POINT == max(0.5, PRIOR_FAKE) == 0.6
+    chosen, _, _ = select_for_full(cands + [(6, 0.599, "inconclusive"), (7, 0.6, "inconclusive")], 0.0)
     assert chosen == {1: "verdict", 2: "verdict", 7: "verdict"}
 
 

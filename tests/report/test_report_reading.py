@@ -72,9 +72,11 @@ def test_calibration_rows_keep_unknown_entries_and_name_the_model():
     assert "+ 2 × (log of the strength of the double-compression history)" in rows["Formula"]
     assert "- 0.5 × (odd stat)" in rows["Formula"]
     assert rows["Folds"] == "5"
+    assert rows["Decision point"].startswith("0.6 (")                # the prior, above 0.5
     assert calibration_rows(None) == [] and calibration_rows({}) == []
     trufor = dict(calibration_rows({"method": "trained detection head", "set": "TruFor data", "auc": None}))
     assert "AUC on that set" not in trufor and "Formula" not in trufor
+    assert trufor["Decision point"].startswith("0.5 (")              # no prior stated: even odds
 
 
 def test_limitations_name_each_trace_and_the_method_says_which_images_get_a_score(tmp_path):

@@ -14,6 +14,7 @@ from trufor_desk.verdict.decision import (
     COLOURS,
     STRONG_FRACTION,
     decide,
+    decision_point,
     format_score,
     score_meaning,
     verdict_for_result,
@@ -119,6 +120,25 @@ def test_verdict_uses_the_calibration_sets_prior():
     assert decide(0.5, {**CAL, "prior_fake": "n/a"}, FLAGGED, 0.9).likelihood_ratio == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("flagged", [FLAGGED, NONE_FLAGGED])
+def test_the_decision_point_is_the_calibration_sets_prior_when_that_is_above_half(flagged):
+    """Between 0.5 and a prior of 0.6 the likelihood ratio is below 1: such a score is not "high"."""
+    cal = {**CAL, "prior_fake": 0.6}
+    assert decision_point(cal) == 0.6 and decision_point(CAL) == decision_point(None) == 0.5
+    assert decision_point({**CAL, "prior_fake": 0.2}) == 0.5       # never below 0.5
+    low = decide(0.55, cal, flagged, 0.9)
+    assert low.likelihood_ratio < 1 and "high" not in low.headline and low.category != "indicated"
+    assert low.category == ("inconclusive" if flagged else "no_indication")
+    assert "below the decision point 0.6 (the calibration set's prior, where the likelihood ratio is 1)" \
+        in low.explanation
+    high = decide(0.6, cal, flagged, 0.9)
+    assert high.likelihood_ratio == pytest.approx(1.0)
+    assert high.category == "indicated" if flagged else "score high" in high.headline
+    assert "at or above the decision point 0.6 " in high.explanation
+    assert "0.6 (the calibration set's prior" in score_meaning(0.55, cal)
+    assert "0.5 is the decision point" in score_meaning(0.55, CAL)
+
+
 # -- the promise, over random inputs -------------------------------------------------------
 def test_never_negative_while_a_reliable_region_is_flagged_and_probability_only_when_calibrated():
     rng = np.random.default_rng(11)
@@ -136,8 +156,10 @@ def test_never_negative_while_a_reliable_region_is_flagged_and_probability_only_
         if applicable and frac_rel >= STRONG_FRACTION:
             assert v.category in ("indicated", "inconclusive")
             assert "no indication" not in v.headline.lower() and v.colour != "green"
-        if v.category == "indicated":
-            assert v.score_is_probability and score >= 0.5
+        if v.category == "indicated" or "score high" in v.headline:
+            # "high" and "indicated" never sit beside a verbal scale that leans towards authenticity
+            assert v.score_is_probability and score >= decision_point(cal) >= 0.5
+            assert v.likelihood_ratio >= 1.0 and "is authentic rather than" not in v.verbal_scale
         calibrated = score is not None and cal is not None
         assert ("probability" in v.score_text.replace("not a probability", "")) == calibrated
         assert (v.verbal_scale is not None) == (calibrated and applicable)

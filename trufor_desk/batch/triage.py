@@ -7,8 +7,8 @@ analysis only for the images that rank high or that the cheap evidence cannot se
   Rows say ``analysis`` = :data:`~trufor_desk.batch.results.TRIAGE_ANALYSIS`.
 * **Selection** (:func:`select_for_full`): an image goes on to the full analysis when its
   fast verdict (:func:`~trufor_desk.verdict.decision.verdict_for_result`, stored in the
-  row) is one of ``promote`` (default: indicated, inconclusive with a fast probability above the
-  calibration set's share of manipulated images, i.e. a likelihood ratio above 1
+  row) is one of ``promote`` (default: indicated, inconclusive with a fast probability at or above
+  the verdict's decision point, i.e. a likelihood ratio of at least 1
   (:data:`HIGH_INCONCLUSIVE`, :data:`HIGH_POINT`), not applicable), when the
   fast pass gave no score (e.g. a PNG without a JPEG history: nothing cheap applies), or
   when its fast score is in the top ``top_fraction`` (default 0.2) of the scored images.
@@ -30,8 +30,8 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from trufor_desk.engines.classical.calibration import PRIOR_FAKE
-from trufor_desk.verdict.decision import CATEGORIES
+from trufor_desk.engines.classical.calibration import calibration_record
+from trufor_desk.verdict.decision import CATEGORIES, decision_point
 
 __all__ = ["DEFAULT_TOP", "FAST_ENGINE", "FAST_PARAMS", "FULL_ENGINE", "HIGH_INCONCLUSIVE", "HIGH_POINT",
            "PROMOTE_NAMES", "PROMOTE_VERDICTS", "TriageCounts", "select_for_full"]
@@ -41,13 +41,15 @@ FAST_PARAMS = {"copymove": False, "noise_cap": 0.0}
 FULL_ENGINE = "fusion"
 # Every "inconclusive" is not in the default: on casia-dev the fast pass calls 484 of 500 JPEGs inconclusive
 # (an authentic photo saved once has no history to read: "reliability too low"), so promoting them all sent
-# 97 % of the images on to the full analysis.  An inconclusive reading whose calibrated probability is above
-# the calibration set's share of manipulated images goes on: there the history's evidence favours
-# manipulation (likelihood ratio above 1), and copy-move or the noise statistics may localise it.  Not the
-# decision point 0.5: the pooled history model (fusion 1.4.1) gives a camera original with no marked blocks
-# about 0.52, which sent 232 of 250 casia-dev images on.
+# 97 % of the images on to the full analysis.  An inconclusive reading whose calibrated probability is at or
+# above the verdict's own decision point (the larger of 0.5 and the calibration set's share of manipulated
+# images: a likelihood ratio of at least 1, "score high" in its headline) goes on: there the history's
+# evidence favours manipulation, and copy-move or the noise statistics may localise it.  The fast pass is
+# always the fusion's history model, so the point is that model's.  (At 0.5 the pooled history model of
+# fusion 1.4.1, which gives a camera original with no marked blocks about 0.52, sent 232 of 250 casia-dev
+# images on.)
 HIGH_INCONCLUSIVE = "inconclusive_high"
-HIGH_POINT = PRIOR_FAKE
+HIGH_POINT = decision_point(calibration_record("fusion_history"))
 PROMOTE_VERDICTS = ("indicated", HIGH_INCONCLUSIVE, "not_applicable")
 PROMOTE_NAMES = (*CATEGORIES, HIGH_INCONCLUSIVE)  # what --triage-verdicts accepts
 DEFAULT_TOP = 0.2
@@ -86,7 +88,7 @@ def select_for_full(candidates: Iterable[tuple[int, float | None, str | None]], 
 
     Returns ``({index: reason}, scored, top)``: reason ``"verdict"`` (the fast verdict is in
     ``promote``, or there is no fast score; :data:`HIGH_INCONCLUSIVE` in ``promote`` takes an
-    inconclusive verdict whose score is above :data:`HIGH_POINT`) or ``"rank"`` (only its score's rank: among the
+    inconclusive verdict whose score is at or above :data:`HIGH_POINT`) or ``"rank"`` (only its score's rank: among the
     ``top = ceil(top_fraction * scored)`` highest scores, ties broken by input order).
     """
     promote = frozenset(promote)
@@ -94,7 +96,7 @@ def select_for_full(candidates: Iterable[tuple[int, float | None, str | None]], 
     scored: list[tuple[float, int]] = []
     for index, score, verdict in candidates:
         high = (HIGH_INCONCLUSIVE in promote and verdict == "inconclusive" and score is not None
-                and float(score) > HIGH_POINT)
+                and float(score) >= HIGH_POINT)
         if score is None or verdict in promote or high:
             chosen[index] = "verdict"
         if score is not None:

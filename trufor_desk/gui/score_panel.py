@@ -146,8 +146,8 @@ class ScorePanel(QScrollArea):
             self.gauge.setFormat(f"{kind} {format_score(v.score)}")
             self.gauge.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}")
             self.gauge.setToolTip(
-                "Calibrated probability that the image was manipulated (0.5 = decision point). The bar takes "
-                "the verdict's colour." if v.score_is_probability else
+                f"Calibrated probability that the image was manipulated (decision point {v.decision_point:g}: "
+                "a likelihood ratio of 1). The bar takes the verdict's colour." if v.score_is_probability else
                 "Heuristic score (not a probability, no decision point). The bar takes the verdict's colour.")
         self.score_text.setText("Score: " + v.score_text)
         self.verbal.setVisible(v.verbal_scale is not None)

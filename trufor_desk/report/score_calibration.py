@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from trufor_desk.engines.classical.calibration import FEATURE_WORDS
+from trufor_desk.verdict.decision import decision_point
 
 from .layout import fmt
 
@@ -59,6 +60,8 @@ def calibration_rows(calibration: Mapping[str, Any] | None) -> list[tuple[str, s
     if prior is not None:
         rows.append(("Manipulated share of the set", f"{100 * float(cal['prior_fake']):.0f} % (the prior behind "
                                                       "the likelihood ratio)"))
+    rows.append(("Decision point", f"{decision_point(cal):g} (the larger of 0.5 and the manipulated share of the "
+                                   "set: at or above it the likelihood ratio is at least 1)"))
     if cal.get("applies_to"):
         rows.append(("Applies to", fmt(cal["applies_to"])))
     formula = model_formula(cal.get("intercept"), cal.get("coef"))

@@ -13,16 +13,18 @@ can never disagree.  The verdict weighs three things:
 
 Decision table (first matching row wins; "flagged" means at least ``strong_fraction``,
 0.5 % by default, of the image above the localisation threshold; p is the calibrated
-probability, 0.5 its decision point):
+probability and t its decision point, :func:`decision_point`: the larger of 0.5 and the
+calibration set's prior, so that p >= t always means a likelihood ratio of at least 1 and a
+"score high" headline never sits beside a verbal scale that leans towards authenticity):
 
   row  applicable  reliable area flagged  further condition                category        colour
   1    no          any                     any                              not_applicable  grey
-  2    yes         yes                     p >= 0.5                         indicated       red
-  3    yes         yes                     p < 0.5                          inconclusive    amber
+  2    yes         yes                     p >= t                           indicated       red
+  3    yes         yes                     p < t                            inconclusive    amber
                                            ("localized anomalies, score below threshold")
   4    yes         yes                     no calibrated score              inconclusive    amber
                                            ("localized anomalies; no calibrated image-level score")
-  5    yes         no                      p >= 0.5                         inconclusive    amber
+  5    yes         no                      p >= t                           inconclusive    amber
                                            ("score high but no localized region"; "... anomalies only where
                                            reliability is low" when the map flags unreliable areas)
   6    yes         no                      map flagged, but only where      inconclusive    amber
@@ -64,11 +66,12 @@ from trufor_desk.verdict.map_measures import MapMeasures, measure_maps
 from trufor_desk.verdict.verbal_scale import verbal_scale
 
 __all__ = ["CATEGORIES", "CATEGORY_LABELS", "CATEGORY_RANK", "COLOURS", "DECISION_POINT", "LOW_MEAN_RELIABILITY",
-           "NO_INDICATION", "STRONG_FRACTION", "Verdict", "decide", "evidence_basis", "format_score",
+           "NO_INDICATION", "STRONG_FRACTION", "Verdict", "decide", "decision_point", "decision_point_text",
+           "evidence_basis", "format_score",
            "score_meaning", "score_text", "stored_score", "verdict_for_result", "with_basis"]
 
 STRONG_FRACTION = 0.005          # 0.5 % of the image above the threshold counts as a localized region
-DECISION_POINT = 0.5             # a calibrated probability at or above this indicates manipulation
+DECISION_POINT = 0.5             # the least decision point: see decision_point()
 LOW_MEAN_RELIABILITY = 0.3       # below this mean reliability nothing negative can be said
 
 CATEGORIES = ("indicated", "inconclusive", "no_indication", "not_applicable")
@@ -101,6 +104,7 @@ class Verdict:
     likelihood_ratio: float | None     # from the calibrated score (None when uncalibrated)
     loc_threshold: float
     rel_threshold: float
+    decision_point: float | None = None  # the calibrated probability at which the score counts as high (None: uncalibrated)
 
     @property
     def label(self) -> str:
@@ -144,6 +148,25 @@ def _prior(calibration: Mapping[str, Any] | None) -> float:
     return p if 0.0 < p < 1.0 else 0.5
 
 
+def decision_point(calibration: Mapping[str, Any] | None) -> float:
+    """The calibrated probability at or above which the score counts as high: the larger of
+    :data:`DECISION_POINT` and the calibration set's prior (``prior_fake``).
+
+    At the prior the likelihood ratio is 1, so a score at or above this point never comes with
+    an evaluative statement that favours authenticity: the headline and the verbal scale agree.
+    With even odds (TruFor's trained head, a prior not stated) it is 0.5."""
+    return max(DECISION_POINT, _prior(calibration))
+
+
+def decision_point_text(calibration: Mapping[str, Any] | None) -> str:
+    """The decision point as every output prints it: "0.5", or "0.6 (the calibration set's
+    prior: likelihood ratio 1)" when the prior raises it."""
+    point = decision_point(calibration)
+    if point > DECISION_POINT:
+        return f"{point:.3g} (the calibration set's prior, where the likelihood ratio is 1)"
+    return f"{point:g}"
+
+
 def format_score(score: float) -> str:
     """A score as every output prints it (window, report, ``analyze`` text and JSON, triage):
     three decimals, and "> 0.999" / "< 0.001" at the ends, because a rounded 1.000 or
@@ -179,7 +202,7 @@ def score_meaning(score: float | None, calibration: Mapping[str, Any] | None) ->
         return "This engine gives no image-level score: judge its map, with the reliability beside it."
     if calibration:
         return (f"The score is a probability that the image was manipulated ({_calibration_name(calibration)}); "
-                f"{DECISION_POINT:g} is the decision point. It holds as far as the calibration set resembles "
+                f"{decision_point_text(calibration)} is the decision point. It holds as far as the calibration set resembles "
                 "this image, and a low value is not proof of authenticity: read it with the maps.")
     return ("This engine's score is a heuristic summary of its map, not a probability of manipulation: it is "
             "not calibrated, so no decision point applies to it. Judge the map; never read a low value as "
@@ -216,38 +239,39 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
                        mean_reliability=None if mean_reliability is None else float(mean_reliability),
                        score=None if score is None else float(score), score_is_probability=calibrated,
                        likelihood_ratio=lr if category != "not_applicable" else None,
-                       loc_threshold=float(loc_threshold), rel_threshold=float(rel_threshold))
+                       loc_threshold=float(loc_threshold), rel_threshold=float(rel_threshold),
+                       decision_point=point)
 
+    point = decision_point(calibration) if calibrated else None
     if not applicable:
         return make("not_applicable", "Method not applicable to this image",
                     "This method cannot judge this image (see the method's note); its output says nothing "
                     "either way.")
+    high = calibrated and score >= point
+    at_point = f"the decision point {decision_point_text(calibration)}"
     if frac_rel >= strong_fraction:
         region = f"The map marks {_pct(frac_rel)} of the image {where}"
-        if calibrated and score >= DECISION_POINT:
+        if high:
             return make("indicated", "Manipulation indicated",
                         f"{region}, and the calibrated probability ({format_score(score)}) is at or above "
-                        f"{DECISION_POINT:g}.")
+                        f"{at_point}.")
         if calibrated:
             return make("inconclusive", "Inconclusive: localized anomalies, score below threshold",
-                        f"{region}, but the calibrated probability ({format_score(score)}) is below "
-                        f"{DECISION_POINT:g}. "
+                        f"{region}, but the calibrated probability ({format_score(score)}) is below {at_point}. "
                         "Examine that region before concluding either way.")
         return make("inconclusive",
                     "Inconclusive: localized anomalies; this engine gives no calibrated image-level score",
                     f"{region}. Without a calibrated score the map alone cannot decide: examine that region.")
-    if calibrated and score >= DECISION_POINT:
+    if high:
         if frac_all >= strong_fraction:
             return make("inconclusive", "Inconclusive: score high, but anomalies only where reliability is low",
-                        f"The calibrated probability ({format_score(score)}) is at or above "
-                        f"{DECISION_POINT:g}, but the "
+                        f"The calibrated probability ({format_score(score)}) is at or above {at_point}, but the "
                         f"{_pct(frac_all)} of the image above {loc_threshold:.2f} lies where the map is not "
                         "reliable: it may be a false alarm (saturated, flat or heavily compressed areas).")
         return make("inconclusive", "Inconclusive: score high but no localized region",
-                    f"The calibrated probability ({format_score(score)}) is at or above "
-                    f"{DECISION_POINT:g}, but less than "
-                    f"{_pct(strong_fraction)} of the image lies {where}. Lower the localization threshold to "
-                    "see where the detector reacts.")
+                    f"The calibrated probability ({format_score(score)}) is at or above {at_point}, but less "
+                    f"than {_pct(strong_fraction)} of the image lies {where}. Lower the localization threshold "
+                    "to see where the detector reacts.")
     if frac_all >= strong_fraction:
         return make("inconclusive", "Inconclusive: anomalies only where reliability is low",
                     f"The map marks {_pct(frac_all)} of the image above {loc_threshold:.2f}, but only where its "
@@ -259,7 +283,7 @@ def decide(score: float | None, calibration: Mapping[str, Any] | None, flagged_r
                     "tell, so the absence of marked regions means little.")
     why = f"Less than {_pct(strong_fraction)} of the image lies above {loc_threshold:.2f}"
     if calibrated:
-        why += f" and the calibrated probability ({format_score(score)}) is below {DECISION_POINT:g}"
+        why += f" and the calibrated probability ({format_score(score)}) is below {at_point}"
     return make("no_indication", NO_INDICATION,
                 why + ". This method found no trace it was built to find; other manipulations may remain.")
 
