@@ -58,7 +58,8 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Ar
                    help="fast triage: first the JPEG compression history alone (fusion without noise statistics "
                         "and copy-move) on every image, then the full analysis (--engine, default fusion) only for "
                         "images whose fast verdict is manipulation indicated, inconclusive with a probability "
-                        "at or above the decision point (likelihood ratio >= 1) or not applicable, that have no fast score (e.g. PNG), or whose fast score is in "
+                        "at or above the decision point (likelihood ratio >= 1) or not applicable, that have no "
+                        "fast score (e.g. PNG), or whose fast score is in "
                         "the top --triage-top fraction; "
                         "the CSV's 'analysis' column says which pass wrote each row, 'triage_score' the fast score")
     p.add_argument("--triage-top", type=float, default=None, metavar="F",

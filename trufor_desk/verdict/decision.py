@@ -104,7 +104,7 @@ class Verdict:
     likelihood_ratio: float | None     # from the calibrated score (None when uncalibrated)
     loc_threshold: float
     rel_threshold: float
-    decision_point: float | None = None  # the calibrated probability at which the score counts as high (None: uncalibrated)
+    decision_point: float | None = None  # where a calibrated score counts as high (None: uncalibrated)
 
     @property
     def label(self) -> str:
@@ -202,8 +202,8 @@ def score_meaning(score: float | None, calibration: Mapping[str, Any] | None) ->
         return "This engine gives no image-level score: judge its map, with the reliability beside it."
     if calibration:
         return (f"The score is a probability that the image was manipulated ({_calibration_name(calibration)}); "
-                f"{decision_point_text(calibration)} is the decision point. It holds as far as the calibration set resembles "
-                "this image, and a low value is not proof of authenticity: read it with the maps.")
+                f"{decision_point_text(calibration)} is the decision point. It holds as far as the calibration "
+                "set resembles this image, and a low value is not proof of authenticity: read it with the maps.")
     return ("This engine's score is a heuristic summary of its map, not a probability of manipulation: it is "
             "not calibrated, so no decision point applies to it. Judge the map; never read a low value as "
             "proof of authenticity.")
