@@ -79,17 +79,13 @@ def statistics(dataset: Path, every: int = 1, workers: int = 1,
     return x, np.asarray([i.kind == "fake" for i in items]), [p.name for p in paths]
 
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
-
-
 def _bacc(p: np.ndarray, y: np.ndarray) -> float:
     return 0.5 * (float((p[y] >= 0.5).mean()) + float((p[~y] < 0.5).mean()))
 
 
 def cross_validated(x: np.ndarray, y: np.ndarray, folds: int = FOLDS) -> np.ndarray:
     """Out-of-fold probabilities of the logistic model (folds stratified by label, fixed order)."""
-    from trufor_desk.engines.classical.calibration import fit_logistic
+    from trufor_desk.engines.classical.calibration import fit_logistic, logistic
 
     fold = np.empty(len(y), dtype=int)
     for label in (False, True):
@@ -99,7 +95,7 @@ def cross_validated(x: np.ndarray, y: np.ndarray, folds: int = FOLDS) -> np.ndar
     for k in range(folds):
         test = fold == k
         b0, b = fit_logistic(x[~test], y[~test])
-        p[test] = _sigmoid(b0 + x[test] @ b)
+        p[test] = logistic(b0 + x[test] @ b)
     return p
 
 
@@ -107,11 +103,11 @@ def report_model(model: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarra
                  recorded: dict | None) -> tuple[float, np.ndarray]:
     """Print the fitted entry, its in-sample and cross-validated figures, and the recorded one's;
     return the fit (intercept, coefficients)."""
-    from trufor_desk.engines.classical.calibration import fit_logistic
+    from trufor_desk.engines.classical.calibration import fit_logistic, logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
     b0, b = fit_logistic(x, y)
-    p = _sigmoid(b0 + x @ b)
+    p = logistic(b0 + x @ b)
     p_cv = cross_validated(x, y)
     coef = ", ".join(f'"{n}": {c:.4f}' for n, c in zip(names, b))
     print(f'{model}: {{"intercept": {b0:.4f}, "coef": {{{coef}}}, "auc": {roc_auc(p, y):.3f}}}')
@@ -119,7 +115,7 @@ def report_model(model: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarra
           f"{FOLDS}-fold cross-validated AUC {roc_auc(p_cv, y):.3f}, bAcc {_bacc(p_cv, y):.3f}")
     if recorded is not None:
         rec_coef = list(recorded["coef"].values())  # in the order of ``names`` (copymove calls its one raw_score)
-        p_rec = _sigmoid(recorded["intercept"] + x @ np.array(rec_coef))
+        p_rec = logistic(recorded["intercept"] + x @ np.array(rec_coef))
         print(f"#   recorded {model} model on these statistics: AUC {roc_auc(p_rec, y):.3f} (recorded "
               f"{recorded['auc']:.3f}), bAcc {_bacc(p_rec, y):.3f}, mean probability {p_rec.mean():.3f} "
               f"vs share manipulated {y.mean():.3f}")
@@ -136,7 +132,7 @@ def _take(argv: list[str], option: str) -> tuple[list[str], str | None]:
 
 
 def main(argv: list[str]) -> int:
-    from trufor_desk.engines.classical.calibration import MIN_AUC, MODELS
+    from trufor_desk.engines.classical.calibration import MIN_AUC, MODELS, logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
     argv, workers = _take(argv, "--workers")
@@ -160,21 +156,21 @@ def main(argv: list[str]) -> int:
         x, labels, set_of = x[keep], labels[keep], set_of[keep]
     else:
         if argv:
-            plan = [(Path(a), 1) for a in argv]
+            plan = [(Path(a), 1, 0) for a in argv]
         else:
             reshared = Path.home() / ".cache" / "trufor-desk" / "reshared"
             names = (sorted(p.name for p in reshared.iterdir() if (p / "fake").is_dir())
                      if pool != "four" and reshared.is_dir() else FOUR)
-            plan = [(ROOT.parent / "shared" / "casia-dev", 1)]
+            plan = [(ROOT.parent / "shared" / "casia-dev", 1, 0)]
             # every fourth image of each copy, from the third on: not the ones bench_quality.py --every 4 scores
-            plan += [(reshared / c, 4) for c in names if (reshared / c / "fake").is_dir()]
-        for dataset, _ in plan:
+            plan += [(reshared / c, 4, 2) for c in names if (reshared / c / "fake").is_dir()]
+        for dataset, _, _ in plan:
             if not (dataset / "fake").is_dir():
                 print(f"error: {dataset}: no fake/ folder (dataset layout of `trufor-desk evaluate`)", file=sys.stderr)
                 return 1
         parts = []
-        for dataset, every in plan:
-            x_i, l_i, files = statistics(dataset, every, int(workers or 1), offset=2 if every == 4 else 0)
+        for dataset, every, offset in plan:
+            x_i, l_i, files = statistics(dataset, every, int(workers or 1), offset=offset)
             parts.append((x_i, l_i, [dataset.name] * len(l_i), files))
             print(f"# {dataset}: {int(l_i.sum())} manipulated, {int((~l_i).sum())} authentic", flush=True)
         x = np.concatenate([p[0] for p in parts])
@@ -203,7 +199,7 @@ def main(argv: list[str]) -> int:
         for s in sets:  # how the pooled fit reads on each set
             m = ok & (set_of == s)
             if labels[m].any() and (~labels[m]).any():
-                p = _sigmoid(b0 + cols[m] @ b)
+                p = logistic(b0 + cols[m] @ b)
                 print(f"#     {s}: AUC {roc_auc(p, labels[m]):.3f}, bAcc {_bacc(p, labels[m]):.3f}, "
                       f"authentic p >= 0.5: {100 * float((p[~labels[m]] >= 0.5).mean()):.0f} %")
     return 0

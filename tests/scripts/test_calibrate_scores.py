@@ -46,14 +46,14 @@ def _statistics(path: Path, n_per_set: int = 1500) -> Path:
 def test_cross_validated_probabilities_are_out_of_fold(cal):
     """On labels unrelated to the statistics an in-sample fit still ranks its own images
     better than chance; out-of-fold probabilities do not."""
-    from trufor_desk.engines.classical.calibration import fit_logistic
+    from trufor_desk.engines.classical.calibration import fit_logistic, logistic
     from trufor_desk.evaluation.metrics import roc_auc
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(60, 6))
     y = np.arange(60) % 2 == 0
     b0, b = fit_logistic(x, y)
-    in_sample = roc_auc(cal._sigmoid(b0 + x @ b), y)
+    in_sample = roc_auc(logistic(b0 + x @ b), y)
     p = cal.cross_validated(x, y)
     assert p.shape == (60,) and np.all((p > 0) & (p < 1))
     assert in_sample > 0.6

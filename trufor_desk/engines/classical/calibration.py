@@ -90,13 +90,18 @@ def _caveat(coef: dict[str, float]) -> str:
     return "a probability for photographs like those of the calibration set; " + "; ".join(parts)
 
 
+def logistic(z):
+    """The model's link, clipped so that no statistic overflows: 1 / (1 + exp(-z))."""
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))
+
+
 def calibrated_score(engine: str, features: dict[str, float]) -> tuple[float | None, dict[str, Any] | None]:
     """(probability, calibration record), or (None, None) for an uncalibrated engine."""
     m = MODELS.get(engine)
     if m is None or m["auc"] < MIN_AUC:
         return None, None
     z = m["intercept"] + sum(c * float(features[k]) for k, c in m["coef"].items())
-    return float(1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))), calibration_record(engine)
+    return float(logistic(z)), calibration_record(engine)
 
 
 def no_score_note(engine: str) -> str:
