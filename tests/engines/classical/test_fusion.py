@@ -177,3 +177,37 @@ def test_a_heic_photo_says_what_does_not_apply(engine, tmp_path):
     assert "HEIF/HEIC/AVIF photo" in text and "noise statistics and copy-move" in text
     assert "no image-level score" in text
     assert "adq_single" not in res.extras
+
+
+def test_cancel_stops_every_detector_and_progress_only_rises(engine, tmp_path):
+    """The detectors run side by side: a cancel wherever it lands raises Cancelled, leaves no
+    detector thread behind, and the progress the caller sees never goes back."""
+    import threading
+
+    from trufor_desk.errors import Cancelled
+
+    case = jpeg_set()[0]
+    ev = evidence_from_bytes(case.data, tmp_path, "case.jpg")
+    seen: list[float] = []
+    full = engine.analyze(ev, progress=lambda f, _m: seen.append(f))
+    assert seen == sorted(seen) and seen[-1] == 1.0
+    polls = []
+
+    def counting():
+        polls.append(1)
+        return False
+
+    engine.analyze(ev, cancel=counting)
+    total = len(polls)  # polls of a whole analysis, over all threads
+    assert total > 5
+    for stop_at in (1, total // 3, total // 2, total - 1):
+        def cancel(calls=[], stop_at=stop_at):  # noqa: B006 -- one list per analysis, on purpose
+            calls.append(1)
+            return len(calls) > stop_at
+
+        with pytest.raises(Cancelled):
+            engine.analyze(ev, cancel=cancel)
+        assert not [t for t in threading.enumerate() if t.name.startswith("fusion")]
+    again = engine.analyze(ev)
+    assert np.array_equal(again.localization, full.localization) and again.score == full.score
+    assert np.array_equal(again.reliability, full.reliability)

@@ -185,3 +185,23 @@ def test_a_small_image_keeps_a_real_double_compression(tmp_path):
     h = _history(data, tmp_path, "small_dq.jpg")
     assert h.layers[0].chance_gain > 0 and h.presence > 0.99
     assert "saved at least twice on the same 8x8 grid" in h.description
+
+
+def test_clipped_blocks_match_a_plain_reading_of_the_definition():
+    """A block counts as clipped when any pixel of it, in any channel, is 0 or 255 (grid origin
+    oy, ox), whatever the image's dtype and channels."""
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(1, 255, (67, 90, 3), dtype=np.uint8)
+    for y, x, c, v in rng.integers(0, [67, 90, 3, 2], (25, 4)):
+        rgb[y, x, c] = 255 * v
+    for img in (rgb, rgb.astype(np.float32), rgb[..., 0]):
+        for oy, ox in ((0, 0), (3, 5)):
+            nby, nbx = (67 - oy) // 8, (90 - ox) // 8
+            want = np.zeros((nby, nbx), np.float32)
+            for by in range(nby):
+                for bx in range(nbx):
+                    block = img[oy + 8 * by:oy + 8 * by + 8, ox + 8 * bx:ox + 8 * bx + 8]
+                    want[by, bx] = float(((block <= 0) | (block >= 255)).any())
+            got = jpeg_history.clipped_blocks(img, oy, ox, (nby, nbx))
+            assert got.dtype == np.float32 and np.array_equal(got, want), (img.dtype, img.ndim, oy, ox)
+            assert 0 < want.sum() < want.size

@@ -151,8 +151,9 @@ class CopyMoveEngine:
                 progress: ProgressFn | None = None, cancel: CancelFn | None = None,
                 once_map: Any = COMPUTE) -> AnalysisResult:
         """``once_map``: the per-pixel single-compression probability of the file's last save
-        (or None: no such history) when the caller has read it already; by default it is
-        computed here, and only when a clone was found."""
+        (or None: no such history) when the caller has read it already, or a function that
+        returns it (called only when a clone was found); by default it is computed here, and
+        only when a clone was found."""
         return self.find(evidence, params, progress, cancel, once_map).result
 
     def find(self, evidence: Any, params: dict[str, Any] | None = None,
@@ -265,7 +266,8 @@ class CopyMoveEngine:
         found: list[dict[str, Any]] = []
         if pairs:
             cp.step(0.9, "copy-move: which copy was pasted")
-            once = once_compressed_map(evidence) if once_map is COMPUTE else once_map
+            once = (once_compressed_map(evidence) if once_map is COMPUTE
+                    else once_map() if callable(once_map) else once_map)
             detail = detail_energy(gray)
             level = float(p["source_level"])
             for src, dst, _, rec in pairs:

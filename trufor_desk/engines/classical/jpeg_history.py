@@ -190,13 +190,20 @@ def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) ->
     coefficients leave the quantisation lattice and read as compressed once whatever their
     history: on casia-dev re-saved at 85, 89 % (median) of the area wrongly marked in authentic
     photos lay in such blocks, against 20 % of the image."""
+    import cv2
+
     nby, nbx = shape
     p = np.asarray(rgb)[oy:oy + 8 * nby, ox:ox + 8 * nbx]
-    if p.ndim == 3:
+    if p.dtype == np.uint8 and p.ndim == 3 and p.shape[2] == 3:
+        # one pass in OpenCV: numpy's reductions over the short channel axis took 0.9 s at 12 MP
+        hit = cv2.inRange(np.ascontiguousarray(p), (1, 1, 1), (254, 254, 254)) == 0
+    elif p.ndim == 3:
         hit = (p.max(axis=2) >= 255) | (p.min(axis=2) <= 0)
     else:
         hit = (p >= 255) | (p <= 0)
-    return hit.reshape(nby, 8, nbx, 8).any(axis=(1, 3)).astype(np.float32)
+    # any pixel of each 8x8 block: the maximum over its 8 rows, then over its 8 columns
+    rows = hit.view(np.uint8).reshape(nby, 8, nbx * 8).max(axis=1)
+    return rows.reshape(nby, nbx, 8).max(axis=2).astype(np.float32)
 
 
 def _layer(y: np.ndarray, q: np.ndarray, known: np.ndarray | None, params: dict[str, Any], name: str,
