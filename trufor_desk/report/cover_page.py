@@ -92,13 +92,14 @@ def cover_page(doc: ReportContext) -> None:
               "reliability. A region marked in reliable areas is never reported as a negative finding: with "
               "a calibrated score at or above its decision point it indicates manipulation, otherwise the "
               "verdict is inconclusive. A negative finding is not proof of authenticity.", 8.5)
-    if any(doc.reading(a).verdict.verbal_scale for a in c.analyses):
+    evaluative = any(doc.reading(a).verdict.verbal_scale for a in c.analyses)
+    if evaluative:
         doc.para("The decision point of a calibrated score is 0.5, or the share of manipulated images in its "
                   "calibration set where that is higher, so that a score at or above it always means a "
                   "likelihood ratio of at least 1 (see the evaluative scale below).", 8.5)
     if any(a.result.score is not None and not a.result.score_calibration for a in c.analyses):
         doc.para("A score without a recorded calibration is a heuristic summary of the map, not a "
                   "probability, and has no decision point.", 8.5)
-    if any(doc.reading(a).verdict.verbal_scale for a in c.analyses):
+    if evaluative:
         doc.h2("The evaluative scale")
         doc.para(VERBAL_SCALE_EXPLANATION, 8.5)

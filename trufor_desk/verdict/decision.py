@@ -159,11 +159,12 @@ def decision_point(calibration: Mapping[str, Any] | None) -> float:
 
 
 def decision_point_text(calibration: Mapping[str, Any] | None) -> str:
-    """The decision point as every output prints it: "0.5", or "0.6 (the calibration set's
-    prior: likelihood ratio 1)" when the prior raises it."""
+    """The decision point as every output prints it (``:g``, as the report's calibration table
+    and the window's tooltip do): "0.5", or "0.6 (the calibration set's prior, where the
+    likelihood ratio is 1)" when the prior raises it."""
     point = decision_point(calibration)
     if point > DECISION_POINT:
-        return f"{point:.3g} (the calibration set's prior, where the likelihood ratio is 1)"
+        return f"{point:g} (the calibration set's prior, where the likelihood ratio is 1)"
     return f"{point:g}"
 
 
