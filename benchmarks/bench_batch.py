@@ -16,6 +16,19 @@ everything (hashing only).  On a shared machine, check the load first: the figur
 scale with the CPU time the process actually gets.
 
     python benchmarks/bench_batch.py [--n 8] [--n-trufor 3] [--skip-trufor]
+
+``--large N`` (issue #22) instead runs the weight-free default, ``fusion``, on ``N`` generated
+12 MP camera-like JPEGs (4243x2829; half authentic, saved once at 92; half spliced: host at
+75, a region of other content pasted, saved at 90; each file a different shift of a few
+base scenes, so every file is distinct and the spliced ones keep their 8x8 grid), with two
+local workers and then, on the first ``--large-ray M`` of them, with Ray (a private local
+cluster of two single-CPU workers).  Printed per backend: images per hour (wall clock,
+start-up included), the median seconds per image and worker, the peak resident memory of
+the largest worker process (polled from ``/proc``), and the stored ``.npz`` sizes against
+their uncompressed size (``batch/stored.py``).  Each output folder is removed after it is
+measured (a run of 1,000 stores about 40-50 GB).
+
+    python benchmarks/bench_batch.py --large 1000 [--large-ray 200]
 """
 
 from __future__ import annotations
@@ -35,6 +48,7 @@ for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
     os.environ.setdefault(_var, str(CORES))
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from tests.conftest import natural_image  # noqa: E402
@@ -76,12 +90,151 @@ def bench(label: str, inputs: list[Path], out: Path, **kw) -> dict:
     return res
 
 
+LARGE_W, LARGE_H = 4243, 2829
+BASES = 4
+
+
+def _large_bases() -> list[tuple[np.ndarray, np.ndarray, tuple[int, int, int, int]]]:
+    """(authentic scene, host decoded after a save at 75, splice box) per base scene."""
+    import io
+
+    import cv2
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+
+    out = []
+    for b in range(BASES):
+        rng = np.random.default_rng(500 + b)
+        small = natural_content(LARGE_H // 4, LARGE_W // 4, 20 + b)
+        scene = cv2.resize(small, (LARGE_W, LARGE_H), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        scene += rng.normal(0, 3.0, scene.shape).astype(np.float32)
+        scene = np.clip(scene, 0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(scene).save(buf, "JPEG", quality=75)
+        host = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
+        box = (LARGE_H // 4 + 3 + 40 * b, LARGE_W // 3 + 5, LARGE_H // 5, LARGE_W // 6)
+        out.append((scene, host, box))
+    return out
+
+
+def _write_large(args: tuple[int, str]) -> str:
+    i, folder = args
+    scene, host, (y0, x0, hh, ww) = _BASES[i % BASES]
+    donor = _BASES[(i + 1) % BASES][0]
+    dy, dx = 8 * ((i * 7) % 97), 8 * ((i * 13) % 131)     # multiples of 8: the host's grid stays aligned
+    if i % 2 == 0:
+        img, q, kind = np.roll(scene, (dy + i % 8, dx + i % 5), axis=(0, 1)), 92, "authentic"
+    else:
+        img = np.roll(host, (dy, dx), axis=(0, 1)).copy()
+        img[y0:y0 + hh, x0:x0 + ww] = donor[y0:y0 + hh, x0:x0 + ww]
+        q, kind = 90, "spliced"
+    path = Path(folder) / f"{kind}_{i:04d}.jpg"
+    Image.fromarray(img).save(path, "JPEG", quality=q)
+    return str(path)
+
+
+_BASES: list = []
+
+
+def _init_large() -> None:
+    _BASES[:] = _large_bases()
+
+
+def make_large(folder: Path, n: int) -> list[Path]:
+    """``n`` distinct 12 MP JPEGs in ``folder``, written by two processes."""
+    import multiprocessing
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with multiprocessing.get_context("fork").Pool(CORES, initializer=_init_large) as pool:
+        return [Path(p) for p in pool.map(_write_large, [(i, str(folder)) for i in range(n)], chunksize=4)]
+
+
+def _descendants_hwm(root: int) -> dict[int, int]:
+    """{pid: peak RSS in bytes (VmHWM)} of every living descendant of ``root``."""
+    children: dict[int, list[int]] = {}
+    hwm: dict[int, int] = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/status") as fh:
+                fields = dict(line.split(":", 1) for line in fh if ":" in line)
+        except OSError:
+            continue
+        children.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(int(d))
+        if "VmHWM" in fields:
+            hwm[int(d)] = int(fields["VmHWM"].split()[0]) * 1024
+    out, todo = {}, list(children.get(root, []))
+    while todo:
+        pid = todo.pop()
+        out[pid] = hwm.get(pid, 0)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def bench_large(label: str, inputs: list[Path], out: Path, **kw) -> dict:
+    import shutil
+    import threading
+
+    peaks: dict[int, int] = {}
+    done = threading.Event()
+
+    def poll() -> None:
+        while not done.wait(0.5):
+            for pid, b in _descendants_hwm(os.getpid()).items():
+                peaks[pid] = max(peaks.get(pid, 0), b)
+
+    sampler = threading.Thread(target=poll, daemon=True)
+    sampler.start()
+    t = time.perf_counter()
+    summary = run_batch(inputs, out, engine="fusion", **kw)
+    wall = time.perf_counter() - t
+    done.set()
+    sampler.join()
+    rows = read_results(out)
+    assert summary.errors == 0, [r["error"] for r in rows if r["status"] == "error"]
+    sizes = [os.path.getsize(r["npz"]) for r in rows]
+    with np.load(rows[0]["npz"], allow_pickle=False) as z:
+        raw = sum(z[k].nbytes for k in z.files)
+    verdicts = {v: sum(r["verdict"] == v for r in rows) for v in sorted({r["verdict"] for r in rows})}
+    # the largest process that ran analyses (Ray's own daemons are far smaller)
+    peak = max(peaks.values(), default=0)
+    res = {"label": label, "n": len(rows), "wall": wall, "per_hour": 3600 * len(rows) / wall,
+           "median_s": statistics.median(r["seconds"] for r in rows), "peak_gb": peak / 1e9,
+           "npz_mb": statistics.mean(sizes) / 1e6, "raw_mb": raw / 1e6}
+    print(f"{label:34s} {res['n']:5d} img {wall:8.1f} s = {res['per_hour']:6.0f} img/h | median "
+          f"{res['median_s']:5.2f} s/img/worker | largest worker peak RSS {res['peak_gb']:4.2f} GB | .npz "
+          f"{res['npz_mb']:5.1f} MB/img (uncompressed {res['raw_mb']:5.0f} MB) | verdicts {verdicts}", flush=True)
+    shutil.rmtree(out)
+    return res
+
+
+def main_large(n: int, n_ray: int) -> int:
+    with tempfile.TemporaryDirectory(prefix="bench_batch_large_", dir=os.environ.get("BENCH_TMP")) as tmp:
+        root = Path(tmp)
+        t = time.perf_counter()
+        imgs = make_large(root / "in", n)
+        print(f"fusion batch, {n} generated {LARGE_W}x{LARGE_H} JPEGs ({LARGE_W * LARGE_H / 1e6:.1f} MP; "
+              f"made in {time.perf_counter() - t:.0f} s), {CORES} cores", flush=True)
+        bench_large("fusion, local, 2 workers", imgs, root / "local", workers=2)
+        if n_ray:
+            bench_large("fusion, Ray (local cluster), 2 workers", imgs[:n_ray], root / "ray", workers=2,
+                        backend="ray", cpus_per_worker=1)
+    return 0
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=8, help="images for the weight-free engine (default 8)")
     ap.add_argument("--n-trufor", type=int, default=3, help="images for TruFor (default 3)")
     ap.add_argument("--skip-trufor", action="store_true")
+    ap.add_argument("--large", type=int, default=0, metavar="N",
+                    help="instead: fusion on N generated 12 MP JPEGs, local and Ray (issue #22)")
+    ap.add_argument("--large-ray", type=int, default=None, metavar="M",
+                    help="with --large: the Ray run on the first M images (default N; 0: no Ray run)")
     args = ap.parse_args(argv)
+    if args.large:
+        return main_large(args.large, args.large if args.large_ray is None else min(args.large_ray, args.large))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"batch throughput, {W}x{H} JPEG ({H * W / 1e6:.2f} MP), {cores} cores, local backend", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_batch_") as tmp:

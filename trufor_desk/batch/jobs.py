@@ -9,7 +9,6 @@ from a :class:`JobSpec`, and neither has to import the other.  The driver alone 
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -21,7 +20,7 @@ from trufor_desk.errors import EvidenceError, UserError, WeightsError
 
 from .results import COLUMNS, compact_json
 
-__all__ = ["JobSpec", "Worker", "engine_params", "engine_versions", "make_job", "npz_bytes", "run_params_json"]
+__all__ = ["JobSpec", "Worker", "engine_params", "engine_versions", "make_job", "run_params_json"]
 
 
 # -- the engine's identity --------------------------------------------------------------
@@ -116,14 +115,6 @@ def _one_line(text: object) -> str:
     return " ".join(str(text).split()) or "unknown error"
 
 
-def npz_bytes(arrays: dict) -> bytes:
-    import numpy as np
-
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
-
-
 class Worker:
     """One engine, created once, analysing one path at a time.
 
@@ -190,12 +181,17 @@ class Worker:
             return error(str(exc), sha256=sha)
         except MemoryError:
             return error(f"{path}: not enough memory to open this image")
+        from trufor_desk.verdict.decision import verdict_for_result
+
+        from .stored import stored_npz
+
         known = {"sha256": ev.sha256, "width": ev.width, "height": ev.height,
                  "c2pa_state": _c2pa_state(ev, self.job.c2pa_trust), "c2pa_trust_sha256": self.job.c2pa_trust_sha256}
         try:
             result = (self.engine.analyze(ev, params=self.job.params) if self.job.params
                       else self.engine.analyze(ev))
-            data = npz_bytes(result.to_npz_dict())
+            verdict = verdict_for_result(result)
+            data, _ = stored_npz(result, verdict)
         except WeightsError as exc:
             return {"kind": "fatal", "message": _one_line(exc)}
         except UserError as exc:
@@ -204,12 +200,10 @@ class Worker:
             return error(f"{path}: not enough memory to analyse this {ev.width}x{ev.height} image", **known)
         except Exception as exc:  # noqa: BLE001 - an engine failure on one image is that image's row
             return error(f"{path}: {self.job.engine} failed: {type(exc).__name__}: {exc}", **known)
-        from trufor_desk.verdict.decision import verdict_for_result
-
         score = None if result.score is None else round(float(result.score), 6)
         row = self._row(path, status="ok", score=score, seconds=round(time.perf_counter() - t0, 3),
                         versions=compact_json(engine_versions(self.engine, result)),
-                        verdict=verdict_for_result(result).category, **known)
+                        verdict=verdict.category, **known)
         return {"kind": "row", "row": row, "npz": data}
 
 

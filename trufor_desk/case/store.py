@@ -37,6 +37,7 @@ import numpy as np
 
 from trufor_desk.atomic import atomic_open, output_target
 from trufor_desk.errors import UserError
+from trufor_desk.npz import npz_bytes, zip_info
 
 from .audit import AuditEntry
 from .comparison import ComparisonRecord
@@ -46,7 +47,6 @@ from .signature import SIGNATURE_DIR, SigningKey, signature_members
 
 CASE_JSON = "case.json"
 SUFFIX = ".tfcase"
-_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _MAX_JSON_BYTES = 256 << 20
 _MAX_MEMBER_BYTES = 8 << 30
 
@@ -56,24 +56,6 @@ from .verify import EvidenceStatus, Verification, check_content, check_evidence,
 
 # ---------------------------------------------------------------------------------------
 # writing
-
-
-def _info(name: str, compress: int) -> zipfile.ZipInfo:
-    zi = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-    zi.compress_type = compress
-    zi.external_attr = 0o644 << 16
-    zi.create_system = 3
-    return zi
-
-
-def npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
-    """An ``.npz`` with fixed zip timestamps (``np.savez`` stamps the current time)."""
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name in sorted(arrays):
-            with zf.open(_info(f"{name}.npy", zipfile.ZIP_DEFLATED), "w", force_zip64=True) as fh:
-                np.lib.format.write_array(fh, np.asanyarray(arrays[name]), allow_pickle=False)
-    return buf.getvalue()
 
 
 def _relpaths(case: Case, target: Path) -> dict[str, str]:
@@ -87,7 +69,7 @@ def _relpaths(case: Case, target: Path) -> dict[str, str]:
 
 
 def _write_member(zf: zipfile.ZipFile, name: str, data: bytes, compress: int) -> None:
-    zf.writestr(_info(name, compress), data)
+    zf.writestr(zip_info(name, compress), data)
 
 
 def case_bytes(case: Case, target: Path | None = None, signer: SigningKey | None = None) -> bytes:
