@@ -79,7 +79,7 @@ LAYERS: list[set[str]] = [
     {"verdict"},                                 # the decision on an analysis result, and its reading
     {"engines", "evaluation"},                   # detectors, and their scoring on datasets
     {"evidence", "render"},                      # opening images; colour maps, overlay layers, drawing colours
-    {"atomic", "hashing", "resources"},          # flat helpers (the bottom layer of DESIGN.md)
+    {"atomic", "hashing", "npz", "resources"},   # flat helpers (the bottom layer of DESIGN.md)
     {"errors", "__init__"},                      # exception types and __version__, used everywhere
 ]
 SIDEWAYS: dict[tuple[str, str], str] = {
