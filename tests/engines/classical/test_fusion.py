@@ -72,25 +72,102 @@ def test_provenance_records_each_detectors_share(engine, tmp_path):
     res = engine.analyze(evidence_from_bytes(case.data, tmp_path, "a.jpg"))
     details = json.loads(res.provenance["engine_details_json"])
     shares = details["shares"]
-    assert set(shares) == {"adq", "splicebuster", "copymove"}
+    assert set(shares) == {"adq", "splicebuster", "copymove", "duplicates"}
+    assert shares["duplicates"] == 0.0 and details["retouch"] is None  # a JPEG: the retouching traces do not run
     assert sum(shares.values()) == pytest.approx(1.0, abs=1e-3)
     assert shares["adq"] > 0.5  # a double-compressed host: ADQ leads
     assert res.score_calibration["set"].startswith("casia-dev") and res.score_calibration["auc"] >= 0.7
 
 
-def test_non_jpeg_rests_on_noise_and_has_no_score(engine, tmp_path):
+def test_never_compressed_png_gets_the_never_compressed_score(engine, tmp_path):
+    """A PNG with no JPEG history: the map rests on noise and copy-move (no copied patch here), and the
+    score is the never-compressed model of its recorded statistics, with that model's calibration."""
+    import json
+
     from PIL import Image
 
     from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.engines.classical.calibration import MODELS, calibrated_score
     from trufor_desk.evidence import open_evidence
 
     path = tmp_path / "x.png"
     Image.fromarray(natural_content(192, 256, 3)).save(path)
     res = engine.analyze(open_evidence(path))
-    assert res.score is None and res.score_calibration is None
+    details = json.loads(res.provenance["engine_details_json"])
+    feats = details["score_features"]
+    assert set(feats) == {"copymove_raw", "log_smooth_share", "log_dup_pairs"}
+    assert res.score == pytest.approx(calibrated_score("fusion_uncompressed", feats)[0], abs=1e-4)
+    assert res.score_calibration["set"] == MODELS["fusion_uncompressed"]["set"]
+    assert res.score_calibration["prior_fake"] == 0.5
+    assert details["retouch"]["applies"] and details["retouch"]["duplicate_pairs"] == 0
+    assert not res.extras["duplicates"].any()
     expected = np.minimum(1.0, res.extras["splicebuster"] + 0.2 * res.extras["copymove"])
     assert np.allclose(res.localization, expected, atol=1e-6)
-    assert any("calibrated for images with a JPEG history" in n for n in res.notes)
+
+
+def test_a_fill_from_copied_patches_is_marked_and_named(engine, tmp_path):
+    """Exemplar-style removal in a never-compressed photo: 8x8 tiles copied from nearby into a hole.
+    The copies are marked in the map, the verdict's basis names them, and the score rises above the
+    same photo's untouched score."""
+    import json
+
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.evidence import open_evidence
+    from trufor_desk.verdict.decision import verdict_for_result
+
+    rgb = natural_content(192, 256, 5)
+    filled = rgb.copy()
+    rng = np.random.default_rng(1)
+    for y in range(64, 128, 8):       # a 64x64 hole, each tile from a random place left of it, same rows
+        for x in range(128, 192, 8):
+            sx = int(rng.integers(40, 121))
+            filled[y:y + 8, x:x + 8] = rgb[y:y + 8, sx:sx + 8]
+    for name, img in (("orig.png", rgb), ("filled.png", filled)):
+        Image.fromarray(img).save(tmp_path / name)
+    orig = engine.analyze(open_evidence(tmp_path / "orig.png"))
+    res = engine.analyze(open_evidence(tmp_path / "filled.png"))
+    details = json.loads(res.provenance["engine_details_json"])
+    assert details["retouch"]["duplicate_pairs"] >= 30
+    hole = np.zeros(rgb.shape[:2], bool)
+    hole[64:128, 128:192] = True
+    assert (res.localization[hole] > 0.5).mean() > 0.9
+    assert "patches repeated exactly" in details["finding_basis"]
+    assert res.score > 0.9 > orig.score
+    v = verdict_for_result(res)
+    assert v.category == "indicated" and "repeated exactly" in v.explanation
+
+
+def test_a_screenshot_is_not_read_as_a_retouched_photo(engine, tmp_path):
+    """Text on a flat background repeats exactly everywhere: the retouching tests say they do not apply,
+    nothing is marked for it, and no never-compressed score is given."""
+    from PIL import Image, ImageDraw
+
+    from trufor_desk.evidence import open_evidence
+
+    im = Image.new("RGB", (480, 320), (250, 250, 250))
+    draw = ImageDraw.Draw(im)
+    for i in range(14):
+        draw.text((8, 6 + 22 * i), f"Inbox  (3)  Meeting notes, draft {i}: see attached file", fill=(30, 30, 30))
+    im.save(tmp_path / "shot.png")
+    res = engine.analyze(open_evidence(tmp_path / "shot.png"))
+    assert res.score is None
+    assert any("screenshot or a graphic" in n for n in res.notes)
+    assert "duplicates" not in res.extras and (res.localization > 0.5).mean() < 0.05
+
+
+def test_lossy_non_jpeg_formats_get_no_never_compressed_score(engine, tmp_path):
+    """WebP (lossy) smooths the detail the retouching traces read: no score, and the note says why."""
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.evidence import open_evidence
+
+    Image.fromarray(natural_content(192, 256, 3)).save(tmp_path / "x.webp", quality=80)
+    res = engine.analyze(open_evidence(tmp_path / "x.webp"))
+    assert res.score is None and "duplicates" not in res.extras
+    assert any("not for this format" in n for n in res.notes)
 
 
 def test_large_single_compressed_photo_stays_quiet(engine, tmp_path):

@@ -67,10 +67,11 @@ from typing import Any
 import numpy as np
 
 from trufor_desk.engines import base
-from trufor_desk.engines.classical import adq, calibration, jpeg_history
+from trufor_desk.engines.classical import adq, calibration, jpeg_history, retouch
 
 
-def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.AnalysisResult | None) -> str:
+def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.AnalysisResult | None,
+                  duplicates: np.ndarray | None = None) -> str:
     """The trace the map's flagged area rests on, in words (the verdict names it)."""
     flagged = fused > 0.5
     if not flagged.any():
@@ -82,29 +83,37 @@ def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.Analys
         parts.append(f"blocks compressed fewer times than the rest of the image (double quantisation, {layer})")
     if cm is not None and (flagged & (cm.localization > 0.5)).any():
         parts.append("a region cloned within the image (copy-move)")
+    if duplicates is not None and (flagged & duplicates).any():
+        parts.append("patches repeated exactly elsewhere in the image (a fill from copied patches, e.g. an object "
+                     "removed)")
     if not parts:
         parts.append("local noise statistics that differ from the rest of the image (Splicebuster)")
     return "; ".join(parts)
 
 
 HEVC_FORMATS = ("HEIF", "HEIC", "AVIF")  # decoded by pillow-heif / Pillow: no JPEG tables, another codec
+# formats whose pixels are stored as they were (what the never-compressed score was calibrated on);
+# lossy ones (WebP, JPEG 2000, HEIF, AVIF) smooth the very detail the retouching traces read
+LOSSLESS_FORMATS = ("PNG", "TIFF", "BMP", "PPM", "PNM", "TGA")
 
 
 class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
+    # 1.5: never-compressed images (PNG, TIFF, BMP): copied patches and too-smooth areas (retouch.py), a score
+    # calibrated on never-compressed forgeries (the JPEG path unchanged);
     # 1.4.1: the score refitted on 1.4's statistics of casia-dev and all eight re-shared copies (the map unchanged);
     # 1.4: the double-compression gain a small image (under 1536 blocks) reaches by chance is taken off
     # (adq.chance_gain); 1.3: a block is compared with the majority at its own amount of evidence
     # (jpeg_history.expected_llr);
     # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share,
     # pooled calibration
-    version = "1.4.1"
+    version = "1.5"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
-                                "copymove_weight": 0.2}
+                                "copymove_weight": 0.2, "duplicates_weight": 1.0}
 
     def analyze(self, evidence, params: dict[str, Any] | None = None,
                 progress: base.ProgressFn | None = None, cancel: base.CancelFn | None = None) -> base.AnalysisResult:
@@ -168,6 +177,13 @@ class FusionEngine:
             sb_rel = np.zeros((h, w), np.float32)
             notes.append("noise statistics (Splicebuster) switched off (noise_cap 0): the map and its reliability "
                          "rest on the compression history and copy-move")
+        # no JPEG history, pixels stored as they were: the traces a retouch leaves in the pixels themselves
+        rt = None
+        if not hist.applicable and str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
+            ck.step(0.9, "fusion: copied patches and smoothness")
+            t = time.perf_counter()
+            rt = retouch.find(evidence.rgb)
+            timings["retouch_s"] = round(time.perf_counter() - t, 3)
         ck.step(0.97, "fusion: combining")
 
         presence = hist.presence if hist.applicable else 0.0
@@ -181,12 +197,21 @@ class FusionEngine:
         if cm is not None and w_cm > 0:
             fused += w_cm * cm.localization
             cm_sum = w_cm * float(cm.localization.sum(dtype=np.float64))
+        dup = rt.duplicates.mask if rt is not None and rt.duplicates.applies else None
+        w_dup = float(p["duplicates_weight"]) if dup is not None else 0.0
+        dup_sum = 0.0
+        if dup is not None and w_dup > 0 and dup.any():
+            # a confirmed copy is marked at its weight, except where copy-move verified the clone and judged
+            # which side was pasted (the repeated windows alone cannot tell)
+            mark = dup if cm is None else dup & (cm.localization <= 0)
+            fused = np.maximum(fused, w_dup * mark)
+            dup_sum = w_dup * float(mark.sum(dtype=np.float64))
         reliability = (hist.reliability if hist.applicable else 0.0) + (1.0 - presence) * sb_rel
         sums = {"adq": float(dq_term.sum(dtype=np.float64)), "splicebuster": float(noise_term.sum(dtype=np.float64)),
-                "copymove": cm_sum}
+                "copymove": cm_sum, "duplicates": dup_sum}
         total = sum(sums.values())
         shares = {k: (v / total if total > 0 else 0.0) for k, v in sums.items()}
-        weights = {"adq": presence, "splicebuster": w_noise, "copymove": w_cm}
+        weights = {"adq": presence, "splicebuster": w_noise, "copymove": w_cm, "duplicates": w_dup}
 
         score, cal = None, None
         feats: dict[str, float] = {}
@@ -214,7 +239,29 @@ class FusionEngine:
                 notes.append("a HEIF/HEIC/AVIF photo: its own (HEVC or AV1) compression is not analysed by any "
                              "weight-free detector here, and its pixels carry no earlier JPEG compression to read; "
                              "what applies is the noise statistics and copy-move")
-            notes.append("no image-level score: the score is calibrated for images with a JPEG history only")
+            if rt is None:
+                notes.append("no image-level score: the score is calibrated for images with a JPEG history and for "
+                             "never-compressed images stored losslessly (PNG, TIFF, BMP), not for this format")
+            elif not rt.applies:
+                notes.append("no image-level score: the never-compressed score is calibrated on photographs")
+            elif cm_raw is None:
+                notes.append("no image-level score: the never-compressed score needs copy-move, switched off")
+            else:
+                feats = {"copymove_raw": cm_raw, "log_smooth_share": rt.smoothness.log_share,
+                         "log_dup_pairs": rt.duplicates.log_pairs}
+                score, cal = calibration.calibrated_score("fusion_uncompressed", feats)
+            if rt is not None:
+                notes.extend(rt.notes())
+                if rt.duplicates.applies:
+                    d = rt.duplicates
+                    notes.append(f"copied patches: {d.pairs} pair{'s' if d.pairs != 1 else ''} of textured 8x8 "
+                                 "windows are bit-identical" + (" (marked in the map and the duplicates layer; a "
+                                                                "photograph's noise never repeats exactly)"
+                                                                if d.pairs else "; none found"))
+                if rt.smoothness.applies:
+                    notes.append(f"smoothness: the largest area too smooth for its structure covers "
+                                 f"{rt.smoothness.share:.1%} of the image (smoothness layer; flat sky or walls read "
+                                 "so too, so it weighs in the score only, never marks the map alone)")
         if cm is not None and cm.localization.max() > 0.5:
             notes.append(f"copy-move: a region cloned within the image was verified (weight {w_cm:.2f} in the map; "
                          "see the copymove layer, and rule out natural repetitions)")
@@ -227,11 +274,16 @@ class FusionEngine:
             extras["adq_reliability"] = hist.reliability
         if cm is not None:
             extras["copymove"] = cm.localization
+        if rt is not None and rt.duplicates.applies:
+            extras["duplicates"] = rt.duplicates.mask.astype(np.float32)
+        if rt is not None and rt.smoothness.applies:
+            extras["smoothness"] = rt.smoothness.map
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         ck.step(1.0, "fusion: done")
         prov = base.standard_provenance(
             evidence, method=("Fusion of aligned double quantisation (Bianchi & Piva, TIFS 2012), Splicebuster "
-                              "(Cozzolino et al., WIFS 2015) and SIFT copy-move (Amerini et al., TIFS 2011)"),
+                              "(Cozzolino et al., WIFS 2015) and SIFT copy-move (Amerini et al., TIFS 2011); on "
+                              "never-compressed images also exactly repeated patches and too-smooth areas"),
             details={"shares": {k: round(v, 4) for k, v in shares.items()},
                      "weights": {k: round(v, 4) for k, v in weights.items()},
                      "dq_presence": round(presence, 4),
@@ -239,7 +291,14 @@ class FusionEngine:
                      "primary_steps": adq.describe_primary(hist.layers[0].freqs) if hist.layers else "",
                      "jpeg_quality_estimate": hist.quality, "table_source": hist.table_source,
                      "compression_history": hist.record() if hist.applicable else None,
-                     "finding_basis": finding_basis(hist, fused, cm),
+                     "finding_basis": finding_basis(hist, fused, cm, dup),
+                     "retouch": None if rt is None else {
+                         "applies": rt.applies, "duplicate_pairs": rt.duplicates.pairs,
+                         "textured_windows": rt.duplicates.textured, "duplicates_apply": rt.duplicates.applies,
+                         "smooth_share": round(rt.smoothness.share, 6), "smoothness_applies": rt.smoothness.applies,
+                         "parameters": {"patch": retouch.PATCH, "min_std": retouch.MIN_STD,
+                                        "min_distance": retouch.MIN_DISTANCE, "block": retouch.BLOCK,
+                                        "z_low": retouch.Z_LOW, "max_flat_share": retouch.MAX_FLAT_SHARE}},
                      "score_features": {k: round(v, 6) for k, v in feats.items()},
                      "component_versions": {"adq": adq.AdqEngine.version,
                                             "splicebuster": sb.engine_version if sb is not None else "",
