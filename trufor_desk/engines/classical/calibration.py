@@ -83,7 +83,8 @@ def calibration_record(engine: str) -> dict[str, Any]:
     m = MODELS[engine]
     return {"method": "logistic regression on the " + " and the ".join(FEATURE_WORDS.get(k, k) for k in m["coef"]),
             "set": m.get("set", CALIBRATION_SET),
-            "auc": m["auc"], "prior_fake": m.get("prior_fake", PRIOR_FAKE), "intercept": m["intercept"], "coef": dict(m["coef"]),
+            "auc": m["auc"], "prior_fake": m.get("prior_fake", PRIOR_FAKE), "intercept": m["intercept"],
+            "coef": dict(m["coef"]),
             "applies_to": APPLIES_TO.get(engine, ""),
             "caveat": _caveat(m["coef"])}
 

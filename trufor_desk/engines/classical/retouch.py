@@ -155,8 +155,8 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
     if scattered > max_repeat_share * n_tex or a.size > MAX_CLONE_SHARE * n_tex:
         return Duplicates(False, int(a.size), n_tex, none,
                           f"{a.size} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly ({scattered} at "
-                          "scattered places), more than a photograph shows: the image looks like a screenshot or a graphic, "
-                          "where repeats are natural, so the duplicate-patch test does not apply")
+                          "scattered places), more than a photograph shows: the image looks like a screenshot or a "
+                          "graphic, where repeats are natural, so the duplicate-patch test does not apply")
     mask = none.copy()
     pairs = 0
     for i, j in zip(a.tolist(), b.tolist()):
