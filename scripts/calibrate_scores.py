@@ -5,6 +5,12 @@
                                                            # re-shared copies, if built
     python scripts/calibrate_scores.py --load F.npz [SET_NAME ...]  # refit from saved statistics
                                                                      # (those sets only, if named)
+    python scripts/calibrate_scores.py --uncompressed DIR [--workers N]  # the never-compressed model
+
+``--uncompressed DIR`` (``scripts/make_uncompressed.py``'s output, by default
+``~/.cache/trufor-desk/uncompressed``) fits the fusion's model for never-compressed images
+alone: copy-move's match strength, the share of the image too smooth for its structure and
+the number of exactly repeated patches (``engines/classical/retouch.py``).
 
 Runs the fusion over ``fake/`` and ``real/`` of datasets in the ``evaluate`` layout and takes
 the statistics it records (``score_features``: the strength of the double-compression
@@ -41,25 +47,27 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 FEATURES = ("log_dq_gain", "log_once_share", "copymove_raw")
+UNCOMPRESSED_FEATURES = ("copymove_raw", "log_smooth_share", "log_dup_pairs")
 FOUR = ("resave95", "resave85", "crop_resave90", "down75_resave75")
 FOLDS = 5
 
 
-def _image_statistics(path: Path) -> tuple[float, float, float]:
+def _image_statistics(path: Path, names: tuple[str, ...] = FEATURES) -> tuple[float, ...]:
     """The fusion's score features of one image (NaN where not applicable)."""
     from trufor_desk.engines.classical.fusion import FusionEngine
     from trufor_desk.evidence import open_evidence
 
     details = json.loads(FusionEngine().analyze(open_evidence(path)).provenance["engine_details_json"] or "{}")
     feats = details.get("score_features") or {}
-    return tuple(float(feats.get(name, np.nan)) for name in FEATURES)
+    return tuple(float(feats.get(name, np.nan)) for name in names)
 
 
-def statistics(dataset: Path, every: int = 1, workers: int = 1,
-               offset: int = 0) -> tuple[np.ndarray, np.ndarray, list[str]]:
+def statistics(dataset: Path, every: int = 1, workers: int = 1, offset: int = 0,
+               names: tuple[str, ...] = FEATURES) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(features (n, 3), labels (n,) True for manipulated, file names) of the images of one
     dataset whose index n in its listing has n % every == offset."""
     from concurrent.futures import ProcessPoolExecutor
+    from functools import partial
 
     from trufor_desk.evaluation.dataset import discover
 
@@ -68,14 +76,14 @@ def statistics(dataset: Path, every: int = 1, workers: int = 1,
     paths = [i.path for i in items]
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
-            rows = list(pool.map(_image_statistics, paths, chunksize=4))
+            rows = list(pool.map(partial(_image_statistics, names=names), paths, chunksize=4))
     else:
         rows = []
         for n, path in enumerate(paths):
-            rows.append(_image_statistics(path))
+            rows.append(_image_statistics(path, names))
             if n % 50 == 0:
                 print(f"{dataset.name}: {n}/{len(paths)}", file=sys.stderr, flush=True)
-    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+    x = np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names))
     return x, np.asarray([i.kind == "fake" for i in items]), [p.name for p in paths]
 
 
@@ -122,6 +130,21 @@ def report_model(model: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarra
     return b0, b
 
 
+def fit_uncompressed(dataset: Path, workers: int) -> int:
+    """The fusion's never-compressed model, fitted on ``scripts/make_uncompressed.py``'s forgeries."""
+    from trufor_desk.engines.classical.calibration import MODELS
+
+    if not (dataset / "fake").is_dir():
+        print(f"error: {dataset}: no fake/ folder (run scripts/make_uncompressed.py)", file=sys.stderr)
+        return 1
+    x, y, _ = statistics(dataset, workers=workers, names=UNCOMPRESSED_FEATURES)
+    ok = np.isfinite(x).all(axis=1)  # images the model does not apply to (a graphic) have no statistics
+    print(f"# {dataset}: {int(y.sum())} manipulated, {int((~y).sum())} authentic; {int((~ok).sum())} without "
+          f"statistics; prior_fake = {y[ok].mean():.3f}")
+    report_model("fusion_uncompressed", UNCOMPRESSED_FEATURES, x[ok], y[ok], MODELS.get("fusion_uncompressed"))
+    return 0
+
+
 def _take(argv: list[str], option: str) -> tuple[list[str], str | None]:
     if option not in argv:
         return argv, None
@@ -139,6 +162,9 @@ def main(argv: list[str]) -> int:
     argv, save = _take(argv, "--save")
     argv, load = _take(argv, "--load")
     argv, pool = _take(argv, "--pool")
+    argv, uncompressed = _take(argv, "--uncompressed")
+    if uncompressed:
+        return fit_uncompressed(Path(uncompressed), int(workers or 1))
     if pool not in (None, "all", "four"):
         print(f"error: --pool {pool}: use 'all' or 'four'", file=sys.stderr)
         return 1

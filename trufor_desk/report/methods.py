@@ -43,11 +43,15 @@ METHODS: dict[str, Method] = {
         "The reliability map is the double-quantisation evidence per block where that history exists, "
         "Splicebuster's elsewhere. The image-level score is a logistic model, fitted on a named set of real "
         "photographs and their re-shared copies, of the strength of the compression history, the share of the "
-        "image compressed fewer times than the rest and the strength of the best copy-move match. The score "
-        "needs a JPEG history: a PNG, TIFF or BMP whose pixels still carry the 8x8 lattice of an earlier JPEG "
-        "compression (a JPEG converted to PNG, for example) is analysed as that JPEG and gets a score; an image "
-        "with no JPEG history at all (never compressed, or resampled since its last JPEG save) gets none. The "
-        "share each detector contributed is recorded in the parameters.",
+        "image compressed fewer times than the rest and the strength of the best copy-move match. A PNG, TIFF or "
+        "BMP whose pixels still carry the 8x8 lattice of an earlier JPEG compression (a JPEG converted to PNG, "
+        "for example) is analysed as that JPEG. A photograph with no JPEG history stored losslessly (PNG, TIFF, "
+        "BMP) is also searched for textured 8x8 patches repeated bit for bit (a clone, or a fill from copied "
+        "patches over a removed object), which are marked in the map, and for the largest area too smooth for "
+        "its structure (diffusion inpainting, blur), which is a separate layer; its score is a second logistic "
+        "model, fitted on never-compressed forgeries, of the copy-move match, that smooth area's share and the "
+        "number of repeated patches. Lossy formats with no JPEG history (HEIC, WebP) get no score. The share "
+        "each detector contributed is recorded in the parameters.",
         ("T. Bianchi, A. Piva, \"Image forgery localization via block-grained analysis of JPEG artifacts\", "
          "IEEE Transactions on Information Forensics and Security 7(3), 2012.",
          "D. Cozzolino, G. Poggi, L. Verdoliva, \"Splicebuster: a new blind image splicing detector\", "
@@ -62,10 +66,15 @@ METHODS: dict[str, Method] = {
          "copy can only be judged on noise and copy-move evidence.",
          "A re-save coarser than the save before it wipes the earlier layers; a crop after a save is detected "
          "but not localised with.",
-         "Without any JPEG history (an image never saved as JPEG, such as a screenshot or a camera's PNG or "
-         "TIFF, or a JPEG resized since) the map rests on noise statistics and copy-move and no score is "
-         "given. A PNG converted from a JPEG still carries that JPEG's history and is scored.",),
-        "1 = block compressed once in a re-saved JPEG, or unlike the image's noise statistics"),
+         "Without any JPEG history (a camera's PNG or TIFF, or a JPEG resized and saved as PNG since) the "
+         "map rests on noise statistics, copy-move and exactly repeated patches; the never-compressed score "
+         "is calibrated on small forgeries made from CASIA v1.0 photographs (downscaled, then spliced, "
+         "copy-moved or filled) and separates splices from authentic images poorly: a splice there is found "
+         "mostly by its noise statistics in the map.",
+         "Screenshots and graphics (many exactly flat areas) are not photographs: the repeated-patch and "
+         "smoothness tests do not apply to them and no score is given.",),
+        "1 = block compressed once in a re-saved JPEG, copied bit for bit from elsewhere in a never-compressed "
+        "photo, or unlike the image's noise statistics"),
     "adq": Method(
         "Aligned double quantisation (ADQ)",
         "On the file's own 8x8 grid, the DCT coefficients of each of the 63 AC frequencies are recomputed and "

@@ -84,8 +84,8 @@ def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.Analys
     if cm is not None and (flagged & (cm.localization > 0.5)).any():
         parts.append("a region cloned within the image (copy-move)")
     if duplicates is not None and (flagged & duplicates).any():
-        parts.append("patches repeated exactly elsewhere in the image (a fill from copied patches, e.g. an object "
-                     "removed)")
+        parts.append("patches repeated exactly elsewhere in the image (copied pixels: a clone, or a fill from "
+                     "copied patches over a removed object)")
     if not parts:
         parts.append("local noise statistics that differ from the rest of the image (Splicebuster)")
     return "; ".join(parts)
@@ -158,6 +158,14 @@ class FusionEngine:
                 raise
             hist_ready.set_result(hist)
             timings["adq_s"] = round(time.perf_counter() - t, 3)
+            # no JPEG history, pixels stored as they were: the traces a retouch leaves in the pixels themselves
+            # (read in this thread while the other two detectors run)
+            rt = None
+            if not hist.applicable and str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
+                ck.step(0.6, "fusion: copied patches and smoothness")
+                t = time.perf_counter()
+                rt = retouch.find(evidence.rgb)
+                timings["retouch_s"] = round(time.perf_counter() - t, 3)
             sb = None
             if sb_job is not None:
                 ck.step(0.6, "fusion: noise statistics")
@@ -177,13 +185,6 @@ class FusionEngine:
             sb_rel = np.zeros((h, w), np.float32)
             notes.append("noise statistics (Splicebuster) switched off (noise_cap 0): the map and its reliability "
                          "rest on the compression history and copy-move")
-        # no JPEG history, pixels stored as they were: the traces a retouch leaves in the pixels themselves
-        rt = None
-        if not hist.applicable and str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
-            ck.step(0.9, "fusion: copied patches and smoothness")
-            t = time.perf_counter()
-            rt = retouch.find(evidence.rgb)
-            timings["retouch_s"] = round(time.perf_counter() - t, 3)
         ck.step(0.97, "fusion: combining")
 
         presence = hist.presence if hist.applicable else 0.0

@@ -11,9 +11,11 @@ the pixels themselves.  Two traces, each one explainable statistic:
   differs from pixel to pixel.  Every ``patch x patch`` window whose luminance varies
   (standard deviation above ``min_std`` grey levels, so flat sky and clipped areas do not
   count) is keyed by two integer projections (exact in float32: integer pixels times
-  integer weights, every partial sum below 2^24), equal keys are sorted next to one
-  another, and each candidate pair at least ``min_distance`` pixels apart is confirmed on
-  the RGB pixels.  Both copies are marked: the pixels cannot tell which was the source.
+  integer weights, every partial sum below 2^24), hashed into the high bits of one 64-bit
+  word whose low bits hold the window's index, so that one sort brings equal windows next
+  to one another; each candidate pair at least ``min_distance`` pixels apart is confirmed
+  on the RGB pixels (a hash collision is rejected there).  Both copies are marked: the
+  pixels cannot tell which was the source.
   Many repeats are natural in a screenshot or a graphic (text, icons, flat colours): when
   more than ``max_repeat_share`` of the textured windows repeat at scattered shifts (a
   clone moved by one shift repeats all its windows at that shift and is not counted
@@ -57,6 +59,7 @@ BLOCK = 8
 Z_LOW = 2.0
 _KEY_SEED = 20261204     # the projections' weights (any fixed integers would do)
 _WEIGHT_RANGE = 500      # |weight| <= 500: 64 x 255 x 500 < 2^24, exact in float32
+_HASH_MULTIPLIER = 0x9E3779B97F4A7C15  # odd: multiplying by it mod 2^64 mixes the high bits (Fibonacci hashing)
 
 
 @dataclass(frozen=True)
@@ -133,39 +136,54 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
     mu2 = cv2.boxFilter(g * g, cv2.CV_32F, (PATCH, PATCH), anchor=(0, 0), normalize=True,
                         borderType=cv2.BORDER_CONSTANT)[:h - PATCH + 1, :w - PATCH + 1]
     textured = (mu2 - mu * mu) > min_std * min_std
-    ys, xs = np.nonzero(textured)
-    n_tex = int(ys.size)
+    del mu, mu2
+    cols = textured.shape[1]
+    where = np.flatnonzero(textured)                # window positions, row-major
+    n_tex = int(where.size)
     if n_tex < 2:
         return Duplicates(True, 0, n_tex, none)
     k1, k2 = (_window_filter(g, k)[textured].astype(np.int64) for k in _weights(_KEY_SEED, 2))
-    key = k1 * (1 << 26) + k2                       # |k| < 2^24: distinct pairs give distinct keys
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    same = np.flatnonzero(ks[1:] == ks[:-1])
-    a, b = order[same], order[same + 1]
-    dy, dx = ys[b] - ys[a], xs[b] - xs[a]
+    # one 64-bit word per window: a hash of its two projections above, its rank in ``where`` below, so that
+    # a plain sort (no argsort) brings equal windows together; hash collisions only add candidates, which the
+    # pixel check below rejects
+    index_bits = max(1, int(n_tex - 1).bit_length())
+    key = ((k1 << 26) + k2).view(np.uint64) * np.uint64(_HASH_MULTIPLIER)
+    del k1, k2
+    key >>= np.uint64(index_bits)
+    key <<= np.uint64(index_bits)
+    key |= np.arange(n_tex, dtype=np.uint64)
+    key.sort()
+    rank = (key & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    key >>= np.uint64(index_bits)
+    same = np.flatnonzero(key[1:] == key[:-1])
+    del key
+    a, b = where[rank[same]], where[rank[same + 1]]
+    del rank
+    ys_a, xs_a = np.divmod(a, cols)
+    ys_b, xs_b = np.divmod(b, cols)
+    dy, dx = ys_b - ys_a, xs_b - xs_a
     far = np.hypot(dy, dx) >= min_distance
-    a, b, dy, dx = a[far], b[far], dy[far], dx[far]
+    ys_a, xs_a, ys_b, xs_b, dy, dx = ys_a[far], xs_a[far], ys_b[far], xs_b[far], dy[far], dx[far]
     # a clone moved by one shift repeats every window at that shift (the copy-move detector's case);
     # repeats at scattered shifts are what a fill from patches leaves -- and what a screenshot is full of
     flip = (dy < 0) | ((dy == 0) & (dx < 0))
     shift = np.where(flip, -dy, dy) * (4 * w) + np.where(flip, -dx, dx)
     _, inverse, counts = np.unique(shift, return_inverse=True, return_counts=True)
     scattered = int((counts[inverse] < SHIFT_CLONE).sum())
-    if scattered > max_repeat_share * n_tex or a.size > MAX_CLONE_SHARE * n_tex:
-        return Duplicates(False, int(a.size), n_tex, none,
-                          f"{a.size} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly ({scattered} at "
+    if scattered > max_repeat_share * n_tex or dy.size > MAX_CLONE_SHARE * n_tex:
+        return Duplicates(False, int(dy.size), n_tex, none,
+                          f"{dy.size} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly ({scattered} at "
                           "scattered places), more than a photograph shows: the image looks like a screenshot or a "
                           "graphic, where repeats are natural, so the duplicate-patch test does not apply")
     mask = none.copy()
     pairs = 0
-    for i, j in zip(a.tolist(), b.tolist()):
-        pi = rgb[ys[i]:ys[i] + PATCH, xs[i]:xs[i] + PATCH]
-        pj = rgb[ys[j]:ys[j] + PATCH, xs[j]:xs[j] + PATCH]
+    for yi, xi, yj, xj in zip(ys_a.tolist(), xs_a.tolist(), ys_b.tolist(), xs_b.tolist()):
+        pi = rgb[yi:yi + PATCH, xi:xi + PATCH]
+        pj = rgb[yj:yj + PATCH, xj:xj + PATCH]
         if np.array_equal(pi, pj):                  # confirmed on every channel
             pairs += 1
-            mask[ys[i]:ys[i] + PATCH, xs[i]:xs[i] + PATCH] = True
-            mask[ys[j]:ys[j] + PATCH, xs[j]:xs[j] + PATCH] = True
+            mask[yi:yi + PATCH, xi:xi + PATCH] = True
+            mask[yj:yj + PATCH, xj:xj + PATCH] = True
     return Duplicates(True, pairs, n_tex, mask)
 
 
