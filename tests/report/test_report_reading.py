@@ -85,7 +85,8 @@ def test_limitations_name_each_trace_and_the_method_says_which_images_get_a_scor
     for needle in ("Compression history", "resizing", "never compressed as JPEG", "Copy-move",
                    "natural repetitions", "small images", "flat", "calibrated on CASIA v1.0"):
         assert needle in limits, needle
-    assert "converted to PNG, for example) is analysed as that JPEG and gets a score" in text
+    assert "converted to PNG, for example) is analysed as that JPEG" in text
+    assert "Lossy formats with no JPEG history (HEIC, WebP) get no score" in text
     assert "non-JPEG images get no score" not in text
 
 

@@ -164,10 +164,16 @@ LIMITATIONS = (
     "Compression history (double quantisation, the strongest weight-free trace): it reads only what the "
     "JPEG saves left. An authentic photograph saved twice (re-shared, edited and re-saved) shows a "
     "double-compression history everywhere; a later save coarser than the one before, resizing, rotation or "
-    "any resampling erases the earlier traces; an image never compressed as JPEG has none, and then no "
-    "weight-free score is given. On a small image (under 1,536 blocks of 8x8, about 384x256 pixels) a single "
+    "any resampling erases the earlier traces; an image never compressed as JPEG has none. On a small "
+    "image (under 1,536 blocks of 8x8, about 384x256 pixels) a single "
     "save can mimic a history by chance; the part of the trace that chance explains at that size is "
     "discounted, so only a strong history of a small image is read.",
+    "Never compressed as JPEG (PNG, TIFF, BMP with no JPEG lattice): what is left is in the pixels. Patches "
+    "repeated bit for bit are a strong trace of a copy or a fill, but software that generates or edits "
+    "images can repeat patches too; an area too smooth for its structure may be a diffusion fill or just "
+    "flat sky, so it never marks the map alone. The score of such images is calibrated on small forgeries "
+    "made by a script from CASIA v1.0 photographs and finds splices poorly. Screenshots and graphics, and "
+    "lossy formats without a JPEG history (HEIC, WebP), get no weight-free score.",
     "Copy-move: it finds regions duplicated within the same image only, and natural repetitions (tiles, "
     "windows, text, foliage, patterned fabric) can match like a clone; flat regions without keypoints are "
     "not searched. It therefore never decides a verdict alone.",
@@ -177,7 +183,8 @@ LIMITATIONS = (
     "strong textures and edges can raise false alarms.",
     "The weight-free scores are calibrated on CASIA v1.0 development photographs (300 manipulated, 200 "
     "authentic JPEGs, mostly 384x256) pooled with copies of them re-saved, cropped and downscaled as "
-    "messaging apps do; TruFor's score is its detection head's output, trained on the authors' data. "
+    "messaging apps do (never-compressed images: on forgeries made from those photographs); TruFor's "
+    "score is its detection head's output, trained on the authors' data. "
     "Photographs of other sizes, cameras, editors or generators can behave differently; the calibration "
     "of each score is printed on its analysis page.",
     "Figures are downscaled for printing.",

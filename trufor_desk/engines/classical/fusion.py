@@ -36,13 +36,18 @@ once-compressed map; ``history_reliability`` likewise of its evidence per block.
 
 A file that is no longer a JPEG (a JPEG saved as PNG, TIFF, BMP) is analysed as the JPEG it
 was when its pixels still carry the 8x8 lattice of that compression (``jpeg_lattice.py``).
-Images without any JPEG history get Splicebuster's map (``P`` = 0, cap 1) plus copy-move,
-and no score: on never-compressed forgeries made from casia-dev (``scripts/
-make_uncompressed.py``) no weight-free statistic tried (Splicebuster's, copy-move's, local
-noise levels, resampling traces) separated them from authentic ones (AUC 0.45-0.67), so
-nothing here could be called a probability.
+Images without any JPEG history get Splicebuster's map (``P`` = 0, cap 1) plus copy-move.
+Stored losslessly (PNG, TIFF, BMP), they are also read for what a retouch leaves in the
+pixels themselves (``retouch.py``): textured patches repeated bit for bit, marked in the map
+at ``duplicates_weight`` (1; where copy-move verified the clone its judgement of the pasted
+side stands), and the largest area too smooth for its structure (a layer, never a marked
+region alone).  Their score is a second logistic model, of copy-move's match, that smooth
+area's share and the number of copied patches, fitted on never-compressed forgeries made
+from casia-dev (``scripts/make_uncompressed.py``; cross-validated AUC 0.80, splices there
+are nearly invisible to every weight-free trace).  Screenshots and graphics, and lossy
+formats with no JPEG history (HEIC, WebP), get no score: the note says why.
 
-The score is a calibrated probability for images with a JPEG history (``calibration.py``):
+For images with a JPEG history the score is (``calibration.py``):
 a logistic model of the strength of the history (log of the double-compression gain), the
 share of the image its map marks, and copy-move's raw match statistic, fitted on casia-dev
 pooled with its re-shared copies (``scripts/make_reshared.py``), so that an authentic
@@ -53,8 +58,9 @@ the history layer by layer, and the sentence that names it; the verdict names th
 the marked area rests on (:func:`finding_basis`).
 
 The three detectors run side by side (Splicebuster and copy-move in threads while the
-history is read): each computes what it computes alone, so the maps and the score do not
-depend on it, and a 12 MP photo takes about half the time on two cores
+history is read, and then, without a JPEG history, the retouching traces): each computes
+what it computes alone, so the maps and the score do not depend on it, and a 12 MP photo
+takes about half the time on two cores
 (``benchmarks/bench_fusion_speed.py``).
 """
 
