@@ -288,3 +288,21 @@ def test_cancel_stops_every_detector_and_progress_only_rises(engine, tmp_path):
     again = engine.analyze(ev)
     assert np.array_equal(again.localization, full.localization) and again.score == full.score
     assert np.array_equal(again.reliability, full.reliability)
+
+
+def test_copymove_off_switches_the_copied_patch_test_off_too(engine, tmp_path):
+    """The fast triage pass (noise_cap 0, copymove off) spends nothing on a never-compressed image:
+    no retouching traces, no score, and the note says why."""
+    import json
+
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.engines.classical.fusion import FusionEngine
+    from trufor_desk.evidence import open_evidence
+
+    Image.fromarray(natural_content(128, 160, 2)).save(tmp_path / "x.png")
+    res = FusionEngine().analyze(open_evidence(tmp_path / "x.png"), params={"copymove": False, "noise_cap": 0})
+    details = json.loads(res.provenance["engine_details_json"])
+    assert res.score is None and details["retouch"] is None and "retouch_s" not in res.timings
+    assert any("copymove off" in n for n in res.notes)

@@ -167,7 +167,9 @@ class FusionEngine:
             # no JPEG history, pixels stored as they were: the traces a retouch leaves in the pixels themselves
             # (read in this thread while the other two detectors run)
             rt = None
-            if not hist.applicable and str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
+            # (copied patches are clones too: ``copymove`` False switches both off, as the fast triage pass does)
+            if not hist.applicable and p["copymove"] and \
+                    str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
                 ck.step(0.6, "fusion: copied patches and smoothness")
                 t = time.perf_counter()
                 rt = retouch.find(evidence.rgb)
@@ -246,13 +248,14 @@ class FusionEngine:
                 notes.append("a HEIF/HEIC/AVIF photo: its own (HEVC or AV1) compression is not analysed by any "
                              "weight-free detector here, and its pixels carry no earlier JPEG compression to read; "
                              "what applies is the noise statistics and copy-move")
-            if rt is None:
+            if rt is None and not p["copymove"]:
+                notes.append("no image-level score: the never-compressed score needs copy-move and the copied-patch "
+                             "test, switched off (copymove off)")
+            elif rt is None:
                 notes.append("no image-level score: the score is calibrated for images with a JPEG history and for "
                              "never-compressed images stored losslessly (PNG, TIFF, BMP), not for this format")
             elif not rt.applies:
                 notes.append("no image-level score: the never-compressed score is calibrated on photographs")
-            elif cm_raw is None:
-                notes.append("no image-level score: the never-compressed score needs copy-move, switched off")
             else:
                 feats = {"copymove_raw": cm_raw, "log_smooth_share": rt.smoothness.log_share,
                          "log_dup_pairs": rt.duplicates.log_pairs}
