@@ -149,6 +149,24 @@ def make_large(folder: Path, n: int) -> list[Path]:
         return [Path(p) for p in pool.map(_write_large, [(i, str(folder)) for i in range(n)], chunksize=4)]
 
 
+def _process_name(pid: int) -> str:
+    """A short name for a process: Ray's own (raylet, gcs_server, ray::IDLE, ...) or its command."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            argv = [a.decode(errors="replace") for a in fh.read().split(b"\0") if a]
+    except OSError:
+        return "?"
+    if not argv:
+        return "?"
+    if argv[0].startswith("ray::"):
+        return argv[0]
+    for a in argv[:3]:
+        base = os.path.basename(a)
+        if base in ("raylet", "gcs_server", "plasma_store") or base.endswith((".py", "_worker")):
+            return base
+    return " ".join(os.path.basename(a) for a in argv[:2])[:40]
+
+
 def _descendants_hwm(root: int) -> dict[int, int]:
     """{pid: peak RSS in bytes (VmHWM)} of every living descendant of ``root``."""
     children: dict[int, list[int]] = {}
@@ -177,12 +195,17 @@ def bench_large(label: str, inputs: list[Path], out: Path, **kw) -> dict:
     import threading
 
     peaks: dict[int, int] = {}
+    names: dict[int, str] = {}
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.5):
             for pid, b in _descendants_hwm(os.getpid()).items():
                 peaks[pid] = max(peaks.get(pid, 0), b)
+                if b >= 50e6 or pid not in names:  # a worker's name changes while it runs (ray::IDLE -> a task)
+                    name = _process_name(pid)
+                    if name != "?" and (pid not in names or not name.startswith("ray::IDLE")):
+                        names[pid] = name
 
     sampler = threading.Thread(target=poll, daemon=True)
     sampler.start()
@@ -197,14 +220,17 @@ def bench_large(label: str, inputs: list[Path], out: Path, **kw) -> dict:
     with np.load(rows[0]["npz"], allow_pickle=False) as z:
         raw = sum(z[k].nbytes for k in z.files)
     verdicts = {v: sum(r["verdict"] == v for r in rows) for v in sorted({r["verdict"] for r in rows})}
-    # the largest process that ran analyses (Ray's own daemons are far smaller)
+    # the largest process, and the largest few by name (which are workers, which are Ray's own daemons)
     peak = max(peaks.values(), default=0)
+    top = sorted(peaks.items(), key=lambda kv: -kv[1])[:6]
     res = {"label": label, "n": len(rows), "wall": wall, "per_hour": 3600 * len(rows) / wall,
            "median_s": statistics.median(r["seconds"] for r in rows), "peak_gb": peak / 1e9,
            "npz_mb": statistics.mean(sizes) / 1e6, "raw_mb": raw / 1e6}
     print(f"{label:34s} {res['n']:5d} img {wall:8.1f} s = {res['per_hour']:6.0f} img/h | median "
           f"{res['median_s']:5.2f} s/img/worker | largest worker peak RSS {res['peak_gb']:4.2f} GB | .npz "
           f"{res['npz_mb']:5.1f} MB/img (uncompressed {res['raw_mb']:5.0f} MB) | verdicts {verdicts}", flush=True)
+    print("    largest processes (peak RSS): " + ", ".join(f"{names.get(pid, '?')} {b / 1e9:.2f} GB"
+                                                         for pid, b in top), flush=True)
     shutil.rmtree(out)
     return res
 

@@ -93,3 +93,20 @@ def test_small_images_say_why_the_tests_do_not_apply():
     assert not retouch.smooth_regions(tiny).applies and "too small" in retouch.smooth_regions(tiny).note
     d = retouch.duplicate_patches(_photo(6, 40))
     assert not d.applies and "too small" in d.note
+
+
+def test_rendered_text_on_a_photo_is_not_a_copied_patch():
+    """A date stamp drawn on a plain box repeats its glyphs exactly; those windows are rendered content
+    (one colour covers much of each), not a photograph's texture, so no pair is counted."""
+    from PIL import Image, ImageDraw
+
+    im = Image.fromarray(_photo(200, 320, seed=6))
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((120, 160, 316, 190), fill=(0, 0, 0))
+    draw.text((126, 168), "2024/05/01 10:00:00 0000", fill=(255, 160, 0))
+    d = retouch.duplicate_patches(np.asarray(im))
+    assert d.applies and d.pairs == 0 and not d.mask.any()
+    # the same glyph windows with the photo's noise under them would be copies: the rule is about rendering
+    rgb = np.asarray(im).copy()
+    rgb[20:28, 20:28] = rgb[100:108, 200:208]
+    assert retouch.duplicate_patches(rgb).pairs == 1
