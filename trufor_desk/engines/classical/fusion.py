@@ -107,7 +107,7 @@ class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
-    # 1.5: never-compressed images (PNG, TIFF, BMP): copied patches and too-smooth areas (retouch.py), a score
+    # 1.5.0: never-compressed images (PNG, TIFF, BMP): copied patches and too-smooth areas (retouch.py), a score
     # calibrated on never-compressed forgeries (the JPEG path unchanged);
     # 1.4.1: the score refitted on 1.4's statistics of casia-dev and all eight re-shared copies (the map unchanged);
     # 1.4: the double-compression gain a small image (under 1536 blocks) reaches by chance is taken off
@@ -115,7 +115,7 @@ class FusionEngine:
     # (jpeg_history.expected_llr);
     # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share,
     # pooled calibration
-    version = "1.5"
+    version = "1.5.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,
