@@ -270,7 +270,7 @@ class FusionEngine:
                                                                 if d.pairs else "; none found"))
                 if rt.smoothness.applies:
                     notes.append(f"smoothness: the largest area too smooth for its structure covers "
-                                 f"{rt.smoothness.share:.1%} of the image (smoothness layer; flat sky or walls read "
+                                 f"{rt.smoothness.share:.1%} of the image (too_smooth layer; flat sky or walls read "
                                  "so too, so it weighs in the score only, never marks the map alone)")
         if cm is not None and cm.localization.max() > 0.5:
             notes.append(f"copy-move: a region cloned within the image was verified (weight {w_cm:.2f} in the map; "
@@ -287,7 +287,7 @@ class FusionEngine:
         if rt is not None and rt.duplicates.applies:
             extras["duplicates"] = rt.duplicates.mask.astype(np.float32)
         if rt is not None and rt.smoothness.applies:
-            extras["smoothness"] = rt.smoothness.map
+            extras["too_smooth"] = rt.smoothness.map
         timings["total_s"] = round(time.perf_counter() - t0, 3)
         ck.step(1.0, "fusion: done")
         prov = base.standard_provenance(
