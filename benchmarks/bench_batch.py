@@ -167,10 +167,12 @@ def _process_name(pid: int) -> str:
     return " ".join(os.path.basename(a) for a in argv[:2])[:40]
 
 
-def _descendants_hwm(root: int) -> dict[int, int]:
-    """{pid: peak RSS in bytes (VmHWM)} of every living descendant of ``root``."""
+def _descendants_hwm(root: int) -> dict[int, tuple[int, int]]:
+    """{pid: (peak RSS (VmHWM), current private RSS (RssAnon)) in bytes} of every living descendant
+    of ``root``.  RSS counts the shared-memory pages a process has touched (Ray's object store, where
+    a worker writes its results); RssAnon is the process's own memory."""
     children: dict[int, list[int]] = {}
-    hwm: dict[int, int] = {}
+    hwm: dict[int, tuple[int, int]] = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
             continue
@@ -181,11 +183,12 @@ def _descendants_hwm(root: int) -> dict[int, int]:
             continue
         children.setdefault(int(fields.get("PPid", "0").strip() or 0), []).append(int(d))
         if "VmHWM" in fields:
-            hwm[int(d)] = int(fields["VmHWM"].split()[0]) * 1024
+            anon = int(fields["RssAnon"].split()[0]) * 1024 if "RssAnon" in fields else 0
+            hwm[int(d)] = (int(fields["VmHWM"].split()[0]) * 1024, anon)
     out, todo = {}, list(children.get(root, []))
     while todo:
         pid = todo.pop()
-        out[pid] = hwm.get(pid, 0)
+        out[pid] = hwm.get(pid, (0, 0))
         todo.extend(children.get(pid, []))
     return out
 
@@ -195,13 +198,15 @@ def bench_large(label: str, inputs: list[Path], out: Path, **kw) -> dict:
     import threading
 
     peaks: dict[int, int] = {}
+    private: dict[int, int] = {}  # the largest private RSS seen (polled every 0.5 s)
     names: dict[int, str] = {}
     done = threading.Event()
 
     def poll() -> None:
         while not done.wait(0.5):
-            for pid, b in _descendants_hwm(os.getpid()).items():
+            for pid, (b, anon) in _descendants_hwm(os.getpid()).items():
                 peaks[pid] = max(peaks.get(pid, 0), b)
+                private[pid] = max(private.get(pid, 0), anon)
                 if b >= 50e6 or pid not in names:  # a worker's name changes while it runs (ray::IDLE -> a task)
                     name = _process_name(pid)
                     if name != "?" and (pid not in names or not name.startswith("ray::IDLE")):
@@ -229,8 +234,8 @@ def bench_large(label: str, inputs: list[Path], out: Path, **kw) -> dict:
     print(f"{label:34s} {res['n']:5d} img {wall:8.1f} s = {res['per_hour']:6.0f} img/h | median "
           f"{res['median_s']:5.2f} s/img/worker | largest worker peak RSS {res['peak_gb']:4.2f} GB | .npz "
           f"{res['npz_mb']:5.1f} MB/img (uncompressed {res['raw_mb']:5.0f} MB) | verdicts {verdicts}", flush=True)
-    print("    largest processes (peak RSS): " + ", ".join(f"{names.get(pid, '?')} {b / 1e9:.2f} GB"
-                                                         for pid, b in top), flush=True)
+    print("    largest processes (peak RSS / largest private RSS seen): " + ", ".join(
+        f"{names.get(pid, '?')} {b / 1e9:.2f} / {private.get(pid, 0) / 1e9:.2f} GB" for pid, b in top), flush=True)
     shutil.rmtree(out)
     return res
 

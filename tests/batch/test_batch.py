@@ -291,3 +291,13 @@ def test_batch_core_imports_neither_qt_nor_torch_nor_ray():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2]).stdout
     assert out.strip() == "[]"
+
+
+def test_a_worker_caps_malloc_arenas_on_linux():
+    """Each batch worker caps glibc's malloc arenas (a worker analysing image after image in threads
+    fragments them); where there is no glibc nothing is changed and the call says so."""
+    import sys
+
+    from trufor_desk.batch.jobs import limit_malloc_arenas
+
+    assert limit_malloc_arenas() is sys.platform.startswith("linux")

@@ -120,23 +120,30 @@ _QUIET = dict(include_dashboard=False, log_to_driver=False, logging_level=loggin
 
 def init_local_ray(num_cpus: int) -> None:
     """Start a private Ray on this machine, quietly, whose workers import this very copy
-    of trufor_desk (not another installed one): Ray's processes inherit the driver's
-    environment at start-up, so PYTHONPATH is extended just for that moment (cheaper
-    than a runtime_env, which Ray would build for every worker)."""
+    of trufor_desk (not another installed one) and cap glibc's malloc arenas: Ray's
+    processes inherit the driver's environment at start-up, so PYTHONPATH and
+    MALLOC_ARENA_MAX are set just for that moment (cheaper than a runtime_env, which Ray
+    would build for every worker)."""
     import ray
 
     import trufor_desk
+    from trufor_desk.batch.jobs import MALLOC_ARENAS
 
     here = os.path.dirname(os.path.dirname(os.path.abspath(trufor_desk.__file__)))
-    before = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, before) if p)
+    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "MALLOC_ARENA_MAX")}
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (here, saved["PYTHONPATH"]) if p)
+    # glibc reads this when a process starts, before Ray's own threads take arenas of their own: a
+    # worker fragments far less (jobs.limit_malloc_arenas says what was measured); a value already
+    # set by the user is kept
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))
     try:
         ray.init(num_cpus=num_cpus, **_QUIET)
     finally:
-        if before is None:
-            os.environ.pop("PYTHONPATH", None)
-        else:
-            os.environ["PYTHONPATH"] = before
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 TOKEN_AUTH_DOCS = "https://docs.ray.io/en/latest/ray-security/token-auth.html"
