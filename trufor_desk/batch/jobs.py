@@ -221,7 +221,8 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 
 
 def limit_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
-    """Cap glibc's malloc arenas in this worker process (Linux; elsewhere nothing happens).
+    """Cap glibc's malloc arenas in the process that runs a worker (a worker process, or the calling
+    process for a batch run in-process; Linux with glibc; elsewhere nothing happens).
 
     glibc gives threads arenas of their own, up to eight per core, and memory freed in one is
     not returned to the system while a neighbour in it lives: a worker that analyses image after

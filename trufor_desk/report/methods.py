@@ -73,7 +73,7 @@ METHODS: dict[str, Method] = {
          "mostly by its noise statistics in the map.",
          "Screenshots and graphics (many exactly flat areas) are not photographs: the repeated-patch and "
          "smoothness tests do not apply to them and no score is given.",),
-        "1 = block compressed once in a re-saved JPEG, copied bit for bit from elsewhere in a never-compressed "
+        "1 = block compressed once in a re-saved JPEG, repeated bit for bit elsewhere in a never-compressed "
         "photo, or unlike the image's noise statistics"),
     "adq": Method(
         "Aligned double quantisation (ADQ)",

@@ -167,7 +167,16 @@ def test_lossy_non_jpeg_formats_get_no_never_compressed_score(engine, tmp_path):
     Image.fromarray(natural_content(192, 256, 3)).save(tmp_path / "x.webp", quality=80)
     res = engine.analyze(open_evidence(tmp_path / "x.webp"))
     assert res.score is None and "duplicates" not in res.extras
-    assert any("not for this format" in n for n in res.notes)
+    assert any("not for this file (a lossy format" in n for n in res.notes)
+    # a TIFF holding JPEG-compressed pixels is not stored losslessly either (at a high quality no JPEG
+    # lattice shows in the pixels, so only the container says so); an uncompressed or LZW one is
+    from trufor_desk.engines.classical.fusion import stored_losslessly
+
+    for compression, lossless in (("jpeg", False), ("tiff_lzw", True), (None, True)):
+        path = tmp_path / f"x_{compression}.tif"
+        extra = {"quality": 97} if compression == "jpeg" else {}
+        Image.fromarray(natural_content(64, 64, 3)).save(path, compression=compression, **extra)
+        assert stored_losslessly(open_evidence(path)) is lossless, compression
 
 
 def test_large_single_compressed_photo_stays_quiet(engine, tmp_path):
@@ -306,3 +315,28 @@ def test_copymove_off_switches_the_copied_patch_test_off_too(engine, tmp_path):
     details = json.loads(res.provenance["engine_details_json"])
     assert res.score is None and details["retouch"] is None and "retouch_s" not in res.timings
     assert any("copymove off" in n for n in res.notes)
+
+
+def test_a_clone_both_detectors_find_keeps_copy_moves_judgement(engine, tmp_path):
+    """A region moved by a plain shift in a PNG: the copied-patch test and copy-move both find it.
+    Both copies end above 0.5, the copy copy-move judged pasted at least as high as its source."""
+    import json
+
+    from PIL import Image
+
+    from tests.engines.classical.synth_jpeg_splices import natural_content
+    from trufor_desk.evidence import open_evidence
+
+    rgb = natural_content(192, 256, 9)
+    rgb[100:150, 160:230] = rgb[20:70, 20:90]
+    Image.fromarray(rgb).save(tmp_path / "clone.png")
+    res = engine.analyze(open_evidence(tmp_path / "clone.png"))
+    details = json.loads(res.provenance["engine_details_json"])
+    assert details["retouch"]["duplicate_pairs"] > 500
+    src, dst = res.localization[25:65, 25:85], res.localization[105:145, 165:225]
+    assert (src > 0.5).mean() > 0.9 and (dst > 0.5).mean() > 0.9
+    cm = res.extras["copymove"]
+    assert cm.max() > 0.5                              # copy-move verified the clone too
+    # its judgement of the pasted side stands: the map is at copy-move's levels on both copies
+    assert np.allclose(dst, np.maximum(cm[105:145, 165:225], dst), atol=1e-6)
+    assert abs(float(dst.mean() - src.mean()) - float(cm[105:145, 165:225].mean() - cm[25:65, 25:85].mean())) < 0.05

@@ -100,13 +100,19 @@ def test_rendered_text_on_a_photo_is_not_a_copied_patch():
     (one colour covers much of each), not a photograph's texture, so no pair is counted."""
     from PIL import Image, ImageDraw
 
-    im = Image.fromarray(_photo(200, 320, seed=6))
+    im = Image.fromarray(_photo(480, 640, seed=6))
     draw = ImageDraw.Draw(im)
-    draw.rectangle((120, 160, 316, 190), fill=(0, 0, 0))
-    draw.text((126, 168), "2024/05/01 10:00:00 0000", fill=(255, 160, 0))
+    draw.rectangle((500, 450, 636, 474), fill=(0, 0, 0))
+    draw.text((504, 456), "2024/05/01 10:00", fill=(255, 160, 0))
     d = retouch.duplicate_patches(np.asarray(im))
     assert d.applies and d.pairs == 0 and not d.mask.any()
+    # the same stamp over much of a small image: it carries too much rendered content to judge
+    small = Image.fromarray(_photo(96, 160, seed=6))
+    ImageDraw.Draw(small).rectangle((0, 40, 159, 70), fill=(0, 0, 0))
+    ImageDraw.Draw(small).text((4, 48), "2024/05/01 10:00 0000", fill=(255, 160, 0))
+    d = retouch.duplicate_patches(np.asarray(small))
+    assert not d.applies and "rendered content" in d.note
     # the same glyph windows with the photo's noise under them would be copies: the rule is about rendering
     rgb = np.asarray(im).copy()
-    rgb[20:28, 20:28] = rgb[100:108, 200:208]
+    rgb[20:28, 20:28] = rgb[100:108, 200:208]    # (photo texture copied: counted)
     assert retouch.duplicate_patches(rgb).pairs == 1

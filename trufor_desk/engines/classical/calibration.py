@@ -58,7 +58,8 @@ MODELS["fusion_uncompressed"] = {
 NO_SCORE: dict[str, float] = {"splicebuster": 0.509, "noise": 0.497, "jpeg": 0.506}
 PRIOR_FAKE = 0.6  # 300 / 500
 APPLIES_TO = {"adq": "JPEG images", "fusion": "images with a JPEG history",
-              "fusion_uncompressed": "photographs with no JPEG history stored losslessly (PNG, TIFF, BMP)",
+              "fusion_uncompressed": ("photographs with no JPEG history stored losslessly "
+                                      "(PNG, TIFF, BMP, PPM/PGM, TGA)"),
               "fusion_history": "images with a JPEG history", "copymove": "any image"}
 # the statistics in words, for every output that names them
 FEATURE_WORDS = {

@@ -99,8 +99,30 @@ def finding_basis(hist: jpeg_history.History, fused: np.ndarray, cm: base.Analys
 
 HEVC_FORMATS = ("HEIF", "HEIC", "AVIF")  # decoded by pillow-heif / Pillow: no JPEG tables, another codec
 # formats whose pixels are stored as they were (what the never-compressed score was calibrated on);
-# lossy ones (WebP, JPEG 2000, HEIF, AVIF) smooth the very detail the retouching traces read
-LOSSLESS_FORMATS = ("PNG", "TIFF", "BMP", "PPM", "PNM", "TGA")
+# others (WebP, JPEG 2000, HEIF, AVIF: lossy, or not told apart from lossy here) smooth the very detail
+# the retouching traces read
+LOSSLESS_FORMATS = ("PNG", "TIFF", "BMP", "PPM", "TGA")
+LOSSLESS_WORDS = "PNG, TIFF, BMP, PPM/PGM, TGA"
+_LOSSY_TIFF = ("jpeg", "tiff_jpeg", "webp")  # TIFF compressions (Pillow's names) that lose detail
+
+
+def stored_losslessly(evidence) -> bool:
+    """Whether the file keeps its pixels as they were: a lossless format, and a TIFF not compressed
+    with JPEG or WebP inside."""
+    fmt = str(getattr(evidence, "format", "")).upper()
+    if fmt not in LOSSLESS_FORMATS:
+        return False
+    if fmt == "TIFF" and getattr(evidence, "raw", b""):
+        import io
+
+        from PIL import Image
+
+        try:
+            with Image.open(io.BytesIO(evidence.raw)) as im:
+                return str(im.info.get("compression", "raw")).lower() not in _LOSSY_TIFF
+        except Exception:  # noqa: BLE001 - it decoded once already; unreadable here: say less
+            return False
+    return True
 
 
 class FusionEngine:
@@ -168,11 +190,10 @@ class FusionEngine:
             # (read in this thread while the other two detectors run)
             rt = None
             # (copied patches are clones too: ``copymove`` False switches both off, as the fast triage pass does)
-            if not hist.applicable and p["copymove"] and \
-                    str(getattr(evidence, "format", "")).upper() in LOSSLESS_FORMATS:
+            if not hist.applicable and p["copymove"] and stored_losslessly(evidence):
                 ck.step(0.6, "fusion: copied patches and smoothness")
                 t = time.perf_counter()
-                rt = retouch.find(evidence.rgb)
+                rt = retouch.find(evidence.rgb, cancel=lambda: ck.step(0.7, "fusion: smoothness"))
                 timings["retouch_s"] = round(time.perf_counter() - t, 3)
             sb = None
             if sb_job is not None:
@@ -209,12 +230,16 @@ class FusionEngine:
         dup = rt.duplicates.mask if rt is not None and rt.duplicates.applies else None
         w_dup = float(p["duplicates_weight"]) if dup is not None else 0.0
         dup_sum = 0.0
+        dup_marked = None  # the copied patches the map marks above 0.5 (what the verdict may name)
         if dup is not None and w_dup > 0 and dup.any():
-            # a confirmed copy is marked at its weight, except where copy-move verified the clone and judged
-            # which side was pasted (the repeated windows alone cannot tell)
-            mark = dup if cm is None else dup & (cm.localization <= 0)
-            fused = np.maximum(fused, w_dup * mark)
-            dup_sum = w_dup * float(mark.sum(dtype=np.float64))
+            # a confirmed copy is marked at its weight; where copy-move verified the clone too, at copy-move's
+            # level (1 on the side it judged pasted, 0.6 on its source: the repeated windows cannot tell)
+            level = w_dup * dup
+            if cm is not None:
+                level = level * np.where(cm.localization > 0, cm.localization, 1.0)
+            fused = np.maximum(fused, level)
+            dup_sum = float(level.sum(dtype=np.float64))
+            dup_marked = level > 0.5
         reliability = (hist.reliability if hist.applicable else 0.0) + (1.0 - presence) * sb_rel
         sums = {"adq": float(dq_term.sum(dtype=np.float64)), "splicebuster": float(noise_term.sum(dtype=np.float64)),
                 "copymove": cm_sum, "duplicates": dup_sum}
@@ -253,7 +278,8 @@ class FusionEngine:
                              "test, switched off (copymove off)")
             elif rt is None:
                 notes.append("no image-level score: the score is calibrated for images with a JPEG history and for "
-                             "never-compressed images stored losslessly (PNG, TIFF, BMP), not for this format")
+                             f"never-compressed images stored losslessly ({LOSSLESS_WORDS}), not for this file "
+                             "(a lossy format, or one not told apart from lossy here, such as WebP)")
             elif not rt.applies:
                 notes.append("no image-level score: the never-compressed score is calibrated on photographs")
             else:
@@ -301,7 +327,7 @@ class FusionEngine:
                      "primary_steps": adq.describe_primary(hist.layers[0].freqs) if hist.layers else "",
                      "jpeg_quality_estimate": hist.quality, "table_source": hist.table_source,
                      "compression_history": hist.record() if hist.applicable else None,
-                     "finding_basis": finding_basis(hist, fused, cm, dup),
+                     "finding_basis": finding_basis(hist, fused, cm, dup_marked),
                      "retouch": None if rt is None else {
                          "applies": rt.applies, "duplicate_pairs": rt.duplicates.pairs,
                          "textured_windows": rt.duplicates.textured, "duplicates_apply": rt.duplicates.applies,

@@ -10,8 +10,8 @@ the pixels themselves.  Two traces, each one explainable statistic:
   photograph's own textured patches are never bit-identical to one another: sensor noise
   differs from pixel to pixel.  Every ``patch x patch`` window whose luminance varies
   (standard deviation above ``min_std`` grey levels, so flat sky and clipped areas do not
-  count) is keyed by two integer projections (exact in float32: integer pixels times
-  integer weights, every partial sum below 2^24), hashed into the high bits of one 64-bit
+  count) is keyed by two separable integer projections (exact in float32: integer pixels
+  times integer weights, every partial sum below 2^24, and no DFT), hashed into the high bits of one 64-bit
   word whose low bits hold the window's index, so that one sort brings equal windows next
   to one another; each candidate pair at least ``min_distance`` pixels apart is confirmed
   on the RGB pixels (a hash collision is rejected there).  Both copies are marked: the
@@ -20,9 +20,9 @@ the pixels themselves.  Two traces, each one explainable statistic:
   stamp on a plain box), whose repeats are natural; a photograph's textured windows stay
   far below (a sixth at most in the 90th percentile of the copied windows measured).
   Many repeats are natural in a screenshot or a graphic (text, icons, flat colours): when
-  more than ``max_repeat_share`` of the textured windows repeat at scattered shifts (a
-  clone moved by one shift repeats all its windows at that shift and is not counted
-  there), the test does not apply.
+  more than ``max_repeat_share`` of the textured windows repeat as rendered content, more
+  than a quarter of them repeat at all (a tiled or generated image), or more than a quarter
+  of the 8x8 blocks are exactly flat, neither test applies.
 * **Areas too smooth for their structure** (``smooth_regions``).  Diffusion inpainting
   (OpenCV's Telea and Navier-Stokes, healing brushes) and the interpolation of a pasted,
   rescaled region remove the finest detail while the coarser structure stays.  Per 8x8
@@ -38,8 +38,8 @@ the pixels themselves.  Two traces, each one explainable statistic:
 Measured on never-compressed forgeries made from casia-dev's authentic photos
 (``scripts/make_uncompressed.py``, 100 forgeries, 100 authentic, 64x96 to 192x128
 pixels): exact duplicates in 11 of 11 exemplar fills and in 0 of 100 authentic images;
-the too-smooth share separates Navier-Stokes fills from authentic images with AUC 0.93,
-Telea fills 0.80, splices 0.63 (their pasted region is resampled bilinearly).
+the too-smooth share separates Navier-Stokes fills from authentic images with AUC 0.94,
+Telea fills 0.81, splices 0.61 (their pasted region is resampled bilinearly).
 """
 
 from __future__ import annotations
@@ -54,15 +54,14 @@ from trufor_desk.engines.classical import _common as C
 PATCH = 8
 MIN_STD = 3.0            # grey levels: a window flatter than this is not textured
 MIN_DISTANCE = 4         # pixels between the two copies (a periodic texture repeats at small shifts)
-MAX_REPEAT_SHARE = 0.01  # more textured windows repeating at scattered shifts: a screenshot or graphic
+MAX_REPEAT_SHARE = 0.01  # more textured windows repeating as rendered content than this: a screenshot or graphic
+MAX_TILED_SHARE = 0.25   # more textured windows repeating than this: tiled or generated, not a photograph
 RENDERED_RUN = 13        # one exact colour on 13 of a window's 64 pixels: rendered, not a photograph's texture
-SHIFT_CLONE = 8          # pairs sharing one shift at least this often are one clone moved by that shift
-MAX_CLONE_SHARE = 0.25   # more textured windows repeating than this, at any shifts: a graphic
 MAX_FLAT_SHARE = 0.25    # more 8x8 blocks exactly flat (every channel, any level) than this: a graphic
 BLOCK = 8
 Z_LOW = 2.0
 _KEY_SEED = 20261204     # the projections' weights (any fixed integers would do)
-_WEIGHT_RANGE = 500      # |weight| <= 500: 64 x 255 x 500 < 2^24, exact in float32
+_WEIGHT_RANGE = 22       # |u_i v_j| <= 484: 64 x 255 x 484 < 2^24, exact in float32
 _CHUNK = 20000           # candidate pairs confirmed at a time (bounds the memory of a large clone)
 _HASH_MULTIPLIER = 0x9E3779B97F4A7C15  # odd: multiplying by it mod 2^64 mixes the high bits (Fibonacci hashing)
 
@@ -94,15 +93,19 @@ class Smoothness:
         return float(np.log((self.share if self.applies else 0.0) + 0.01))
 
 
-def _weights(seed: int, n: int) -> list[np.ndarray]:
+def _weights(seed: int, n: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``n`` separable integer projections (row and column weights, |w| <= 22)."""
     rng = np.random.default_rng(seed)
-    return [rng.integers(-_WEIGHT_RANGE, _WEIGHT_RANGE + 1, size=(PATCH, PATCH)).astype(np.float32)
-            for _ in range(n)]
+    return [(rng.integers(-_WEIGHT_RANGE, _WEIGHT_RANGE + 1, size=PATCH).astype(np.float32),
+             rng.integers(-_WEIGHT_RANGE, _WEIGHT_RANGE + 1, size=PATCH).astype(np.float32)) for _ in range(n)]
 
 
-def _window_filter(a: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """Correlation of ``a`` with ``kernel`` for every window inside the image (top-left anchored)."""
-    out = cv2.filter2D(a, cv2.CV_32F, kernel, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
+def _window_projection(a: np.ndarray, weights: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """sum_ij u_i v_j a[y+i, x+j] for every window inside the image (top-left anchored), exactly: a
+    separable filter of integers (two 8-tap passes, never a DFT), every partial sum an integer below
+    2^24, so float32 holds it exactly on every platform."""
+    u, v = weights
+    out = cv2.sepFilter2D(a, cv2.CV_32F, v, u, anchor=(0, 0), borderType=cv2.BORDER_CONSTANT)
     return out[:a.shape[0] - PATCH + 1, :a.shape[1] - PATCH + 1]
 
 
@@ -128,8 +131,9 @@ def graphic_note(rgb: np.ndarray, max_flat_share: float = MAX_FLAT_SHARE) -> str
             "(made for photographs) do not apply")
 
 
-def _confirmed(rgb: np.ndarray, ya: np.ndarray, xa: np.ndarray, yb: np.ndarray, xb: np.ndarray) -> np.ndarray:
-    """Which candidate pairs of windows are equal on every channel and not rendered content."""
+def _confirmed(rgb: np.ndarray, ya: np.ndarray, xa: np.ndarray, yb: np.ndarray,
+               xb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(equal on every channel, rendered content) for candidate pairs of windows."""
     off = np.arange(PATCH)
     win_a = rgb[ya[:, None, None] + off[None, :, None], xa[:, None, None] + off[None, None, :]]
     win_b = rgb[yb[:, None, None] + off[None, :, None], xb[:, None, None] + off[None, None, :]]
@@ -138,8 +142,7 @@ def _confirmed(rgb: np.ndarray, ya: np.ndarray, xa: np.ndarray, yb: np.ndarray, 
     weights = np.array([1 << 16, 1 << 8, 1][:colour.shape[-1]], np.int32)
     code = np.sort((colour * weights).sum(axis=-1), axis=1)
     run = RENDERED_RUN - 1
-    rendered = (code[:, run:] == code[:, :-run]).any(axis=1)
-    return equal & ~rendered
+    return equal, (code[:, run:] == code[:, :-run]).any(axis=1)
 
 
 def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: int = MIN_DISTANCE,
@@ -161,7 +164,7 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
     n_tex = int(where.size)
     if n_tex < 2:
         return Duplicates(True, 0, n_tex, none)
-    k1, k2 = (_window_filter(g, k)[textured].astype(np.int64) for k in _weights(_KEY_SEED, 2))
+    k1, k2 = (np.rint(_window_projection(g, k)[textured]).astype(np.int64) for k in _weights(_KEY_SEED, 2))
     # one 64-bit word per window: a hash of its two projections above, its rank in ``where`` below, so that
     # a plain sort (no argsort) brings equal windows together; hash collisions only add candidates, which the
     # pixel check below rejects
@@ -180,24 +183,28 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
     del rank
     ys_a, xs_a = np.divmod(a, cols)
     ys_b, xs_b = np.divmod(b, cols)
-    dy, dx = ys_b - ys_a, xs_b - xs_a
-    far = np.hypot(dy, dx) >= min_distance
-    ys_a, xs_a, ys_b, xs_b, dy, dx = ys_a[far], xs_a[far], ys_b[far], xs_b[far], dy[far], dx[far]
-    # a clone moved by one shift repeats every window at that shift (the copy-move detector's case);
-    # repeats at scattered shifts are what a fill from patches leaves -- and what a screenshot is full of
-    flip = (dy < 0) | ((dy == 0) & (dx < 0))
-    shift = np.where(flip, -dy, dy) * (4 * w) + np.where(flip, -dx, dx)
-    _, inverse, counts = np.unique(shift, return_inverse=True, return_counts=True)
-    scattered = int((counts[inverse] < SHIFT_CLONE).sum())
-    if scattered > max_repeat_share * n_tex or dy.size > MAX_CLONE_SHARE * n_tex:
-        return Duplicates(False, int(dy.size), n_tex, none,
-                          f"{dy.size} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly ({scattered} at "
-                          "scattered places), more than a photograph shows: the image looks like a screenshot or a "
-                          "graphic, where repeats are natural, so the duplicate-patch test does not apply")
-    # confirmed on the RGB pixels; a window one colour of which covers a fifth of it is rendered (text, an
-    # icon, a date stamp on a plain box), not a photograph's texture: not counted
-    keep = np.concatenate([_confirmed(rgb, ys_a[i:i + _CHUNK], xs_a[i:i + _CHUNK], ys_b[i:i + _CHUNK],
-                                      xs_b[i:i + _CHUNK]) for i in range(0, len(ys_a), _CHUNK)] or [np.zeros(0, bool)])
+    far = np.hypot(ys_b - ys_a, xs_b - xs_a) >= min_distance
+    ys_a, xs_a, ys_b, xs_b = ys_a[far], xs_a[far], ys_b[far], xs_b[far]
+    # confirmed on the RGB pixels, a chunk at a time; a window one colour of which covers a fifth of it is
+    # rendered (text, an icon, a date stamp on a plain box), not a photograph's texture, and is not counted
+    keep = np.zeros(len(ys_a), bool)
+    n_rendered = 0
+    for i in range(0, len(ys_a), _CHUNK):
+        sl = slice(i, i + _CHUNK)
+        equal, rendered = _confirmed(rgb, ys_a[sl], xs_a[sl], ys_b[sl], xs_b[sl])
+        keep[sl] = equal & ~rendered
+        n_rendered += int((equal & rendered).sum())
+        if n_rendered > max_repeat_share * n_tex:
+            return Duplicates(False, 0, n_tex, none,
+                              f"more than {n_rendered} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly "
+                              "as rendered content (text, icons, stamps): the image is, or carries much, rendered "
+                              "content like a screenshot or a graphic, where repeats are natural, so the "
+                              "copied-patch and smoothness tests do not apply")
+    if keep.sum() > MAX_TILED_SHARE * n_tex:
+        return Duplicates(False, 0, n_tex, none,
+                          f"{int(keep.sum())} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly: a tiled "
+                          "or generated image, or one cloned wholesale (see the copy-move layer), so the "
+                          "copied-patch and smoothness tests do not apply")
     corners = np.zeros((h, w), np.uint8)
     corners[ys_a[keep], xs_a[keep]] = 1
     corners[ys_b[keep], xs_b[keep]] = 1
@@ -259,11 +266,19 @@ class Retouch:
         return [n for n in (self.duplicates.note, self.smoothness.note) if n]
 
 
-def find(rgb: np.ndarray) -> Retouch:
-    """Both retouching traces of an image with no JPEG history."""
+def find(rgb: np.ndarray, cancel=None) -> Retouch:
+    """Both retouching traces of an image with no JPEG history (``cancel``: a callable checked
+    between the two; it raises to stop)."""
+    h, w = rgb.shape[:2]
     note = graphic_note(rgb)
+    dup = None
+    if not note:
+        dup = duplicate_patches(rgb)
+        if not dup.applies and dup.textured:   # (too many repeats; "too small" leaves smoothness to try)
+            note = dup.note
     if note:
-        h, w = rgb.shape[:2]
         return Retouch(Duplicates(False, 0, 0, np.zeros((h, w), bool)),
                        Smoothness(False, 0.0, np.zeros((h, w), np.float32)), note)
-    return Retouch(duplicate_patches(rgb), smooth_regions(rgb))
+    if cancel is not None:
+        cancel()
+    return Retouch(dup, smooth_regions(rgb))
