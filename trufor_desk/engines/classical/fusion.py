@@ -39,13 +39,14 @@ was when its pixels still carry the 8x8 lattice of that compression (``jpeg_latt
 Images without any JPEG history get Splicebuster's map (``P`` = 0, cap 1) plus copy-move.
 Stored losslessly (PNG, TIFF, BMP), they are also read for what a retouch leaves in the
 pixels themselves (``retouch.py``): textured patches repeated bit for bit, marked in the map
-at ``duplicates_weight`` (1; where copy-move verified the clone its judgement of the pasted
-side stands), and the largest area too smooth for its structure (a layer, never a marked
-region alone).  Their score is a second logistic model, of copy-move's match, that smooth
-area's share and the number of copied patches, fitted on never-compressed forgeries made
-from casia-dev (``scripts/make_uncompressed.py``; cross-validated AUC 0.80, splices there
-are nearly invisible to every weight-free trace).  Screenshots and graphics, and lossy
-formats with no JPEG history (HEIC, WebP), get no score: the note says why.
+at ``duplicates_weight`` (1; where copy-move verified the clone too, at copy-move's levels:
+1 on the side it judged pasted, 0.6 on its source), and the largest area too smooth for its
+structure (a layer, never a marked region alone).  Their score is a second logistic model,
+of copy-move's match, that smooth area's share and the number of copied patches, fitted on
+never-compressed forgeries made from casia-dev (``scripts/make_uncompressed.py``;
+cross-validated AUC 0.80, splices there are nearly invisible to every weight-free trace).
+Screenshots and graphics, and lossy formats with no JPEG history (HEIC, WebP), get no score:
+the note says why.
 
 For images with a JPEG history the score is (``calibration.py``):
 a logistic model of the strength of the history (log of the double-compression gain), the
@@ -268,7 +269,8 @@ class FusionEngine:
                              f"capped at {cap:.2f} (they alone never reach the 0.5 threshold on a JPEG), and on "
                              "copy-move")
         else:
-            notes.append(f"{hist.note}; the map rests on noise statistics (Splicebuster) and copy-move")
+            notes.append(f"{hist.note}; the map rests on noise statistics (Splicebuster) and copy-move"
+                         + ("" if rt is None or not rt.duplicates.applies else ", and on copied patches"))
             if str(getattr(evidence, "format", "")).upper() in HEVC_FORMATS:
                 notes.append("a HEIF/HEIC/AVIF photo: its own (HEVC or AV1) compression is not analysed by any "
                              "weight-free detector here, and its pixels carry no earlier JPEG compression to read; "
@@ -334,7 +336,10 @@ class FusionEngine:
                          "smooth_share": round(rt.smoothness.share, 6), "smoothness_applies": rt.smoothness.applies,
                          "parameters": {"patch": retouch.PATCH, "min_std": retouch.MIN_STD,
                                         "min_distance": retouch.MIN_DISTANCE, "block": retouch.BLOCK,
-                                        "z_low": retouch.Z_LOW, "max_flat_share": retouch.MAX_FLAT_SHARE}},
+                                        "z_low": retouch.Z_LOW, "max_flat_share": retouch.MAX_FLAT_SHARE,
+                                        "max_repeat_share": retouch.MAX_REPEAT_SHARE,
+                                        "max_tiled_share": retouch.MAX_TILED_SHARE,
+                                        "rendered_run": retouch.RENDERED_RUN}},
                      "score_features": {k: round(v, 6) for k, v in feats.items()},
                      "component_versions": {"adq": adq.AdqEngine.version,
                                             "splicebuster": sb.engine_version if sb is not None else "",
