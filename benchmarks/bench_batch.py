@@ -24,8 +24,11 @@ base scenes, so every file is distinct and the spliced ones keep their 8x8 grid)
 local workers and then, on the first ``--large-ray M`` of them, with Ray (a private local
 cluster of two single-CPU workers).  Printed per backend: images per hour (wall clock,
 start-up included), the median seconds per image and worker, the peak resident memory of
-the largest worker process (polled from ``/proc``), and the stored ``.npz`` sizes against
-their uncompressed size (``batch/stored.py``).  Each output folder is removed after it is
+the largest worker process (polled from ``/proc``), the six largest processes by name with
+their peak RSS and the largest private memory (RssAnon) seen in them (RSS also counts the
+pages of Ray's shared object store that a worker's results pass through; the names tell
+Ray's own daemons from its workers), and the stored ``.npz`` sizes against their
+uncompressed size (``batch/stored.py``).  Each output folder is removed after it is
 measured (a run of 1,000 stores about 40-50 GB).
 
     python benchmarks/bench_batch.py --large 1000 [--large-ray 200]
