@@ -135,6 +135,9 @@ def test_a_fill_from_copied_patches_is_marked_and_named(engine, tmp_path):
     assert (res.localization[hole] > 0.5).mean() > 0.9
     assert "patches repeated exactly" in details["finding_basis"]
     assert res.score > 0.9 > orig.score
+    # 200 calibration images cannot support more than 200/201 (the model alone says above 0.999 here)
+    assert res.score == pytest.approx(200 / 201) and "cannot support a stronger statement" in \
+        res.score_calibration["caveat"]
     v = verdict_for_result(res)
     assert v.category == "indicated" and "repeated exactly" in v.explanation
 

@@ -53,7 +53,7 @@ UNCOMPRESSED_SET = ("never-compressed forgeries made from casia-dev's authentic 
 # the fusion on never-compressed images (no JPEG history, a lossless format); 5-fold cross-validated AUC 0.796
 MODELS["fusion_uncompressed"] = {
     "intercept": 3.1536, "coef": {"copymove_raw": 3.1029, "log_smooth_share": 1.0495, "log_dup_pairs": 4.9442},
-    "auc": 0.807, "set": UNCOMPRESSED_SET, "prior_fake": 0.5}
+    "auc": 0.807, "set": UNCOMPRESSED_SET, "prior_fake": 0.5, "n": 200}
 # engines whose raw statistic was measured and found uninformative (AUC on the set)
 NO_SCORE: dict[str, float] = {"splicebuster": 0.509, "noise": 0.497, "jpeg": 0.506}
 PRIOR_FAKE = 0.6  # 300 / 500
@@ -87,7 +87,15 @@ def calibration_record(engine: str) -> dict[str, Any]:
             "auc": m["auc"], "prior_fake": m.get("prior_fake", PRIOR_FAKE), "intercept": m["intercept"],
             "coef": dict(m["coef"]),
             "applies_to": APPLIES_TO.get(engine, ""),
-            "caveat": _caveat(m["coef"])}
+            "caveat": _caveat(m["coef"]) + _range_words(engine)}
+
+
+def _range_words(engine: str) -> str:
+    n = MODELS[engine].get("n")
+    if not n:
+        return ""
+    return (f"; probabilities are held between 1/{n + 1} and {n}/{n + 1}: {n} calibration images cannot "
+            "support a stronger statement")
 
 
 def _caveat(coef: dict[str, float]) -> str:
@@ -117,7 +125,17 @@ def calibrated_score(engine: str, features: dict[str, float]) -> tuple[float | N
     if m is None or m["auc"] < MIN_AUC:
         return None, None
     z = m["intercept"] + sum(c * float(features[k]) for k, c in m["coef"].items())
-    return float(logistic(z)), calibration_record(engine)
+    p = float(logistic(z))
+    lo, hi = probability_range(engine)
+    return min(max(p, lo), hi), calibration_record(engine)
+
+
+def probability_range(engine: str) -> tuple[float, float]:
+    """The probabilities a model may state: where its calibration set records its size ``n``,
+    1/(n+1) to n/(n+1) -- a set of n images cannot support a stronger statement (the likelihood
+    ratio stays below about n); (0, 1) otherwise."""
+    n = MODELS[engine].get("n")
+    return (1.0 / (n + 1), n / (n + 1)) if n else (0.0, 1.0)
 
 
 def no_score_note(engine: str) -> str:
