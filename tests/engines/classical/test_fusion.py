@@ -343,3 +343,17 @@ def test_a_clone_both_detectors_find_keeps_copy_moves_judgement(engine, tmp_path
     # its judgement of the pasted side stands: the map is at copy-move's levels on both copies
     assert np.allclose(dst, np.maximum(cm[105:145, 165:225], dst), atol=1e-6)
     assert abs(float(dst.mean() - src.mean()) - float(cm[105:145, 165:225].mean() - cm[25:65, 25:85].mean())) < 0.05
+
+
+def test_every_calibrated_model_stays_within_what_its_set_supports():
+    """No weight-free probability is more extreme than its calibration set's size can support."""
+    from trufor_desk.engines.classical.calibration import MODELS, calibrated_score, probability_range
+
+    for name, model in MODELS.items():
+        n = model["n"]
+        assert probability_range(name) == (1 / (n + 1), n / (n + 1))
+        big = {k: (1e6 if c > 0 else -1e6) for k, c in model["coef"].items()}
+        small = {k: -v for k, v in big.items()}
+        assert calibrated_score(name, big)[0] == pytest.approx(n / (n + 1))
+        assert calibrated_score(name, small)[0] == pytest.approx(1 / (n + 1))
+        assert f"1/{n + 1}" in calibrated_score(name, big)[1]["caveat"]

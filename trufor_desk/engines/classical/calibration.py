@@ -11,6 +11,11 @@ which prints this table from the raw statistics of each engine.  Keeping the mod
 one or two parameters per statistic is deliberate: the calibration set is small (500
 photographs, 1,500 with the re-shared copies) and the quality is judged on a different draw from the same source.
 
+Every model records the size ``n`` of its calibration set, and its probabilities are held
+between 1/(n+1) and n/(n+1) (``probability_range``): n images cannot support a likelihood
+ratio much above n, so no output claims more (on casia-dev as stored this touches 3 of 300
+manipulated photos and no AUC).
+
 What a calibrated probability means: the fraction of manipulated images among images
 of the calibration set's kind with that statistic, at that set's proportion of
 manipulated images (``prior_fake``).  It does not carry over to collections of another
@@ -37,15 +42,15 @@ POOLED_SET = ("casia-dev (300 manipulated, 200 authentic JPEGs) and its re-share
 
 # engine -> logistic model: p = sigmoid(intercept + sum(coef[f] * features[f]))
 MODELS: dict[str, dict[str, Any]] = {
-    "adq": {"intercept": 1.6294, "coef": {"log_dq_gain": 2.3114}, "auc": 0.979},
+    "adq": {"intercept": 1.6294, "coef": {"log_dq_gain": 2.3114}, "auc": 0.979, "n": 500},
     # the fusion's models, pooled over casia-dev as stored and its re-shared copies (fusion 1.4's statistics,
     # 1,500 images: 5-fold cross-validated AUC 0.775, bAcc 0.711; on casia-dev as stored 0.959 / 0.833);
     # without copy-move the fusion uses the history model (cross-validated AUC 0.686)
     "fusion": {"intercept": 8.5639, "coef": {"log_dq_gain": 0.0941, "log_once_share": 1.4312, "copymove_raw": 2.3344},
-               "auc": 0.781, "set": POOLED_SET},
+               "auc": 0.781, "set": POOLED_SET, "n": 1500},
     "fusion_history": {"intercept": 8.3116, "coef": {"log_dq_gain": 0.1266, "log_once_share": 1.2922}, "auc": 0.687,
-                       "set": POOLED_SET},
-    "copymove": {"intercept": -0.0774, "coef": {"raw_score": 1.9761}, "auc": 0.669},
+                       "set": POOLED_SET, "n": 1500},
+    "copymove": {"intercept": -0.0774, "coef": {"raw_score": 1.9761}, "auc": 0.669, "n": 500},
 }
 UNCOMPRESSED_SET = ("never-compressed forgeries made from casia-dev's authentic photos by scripts/"
                     "make_uncompressed.py (downscaled by 2-4, then spliced, copy-moved or filled, saved as PNG; "
