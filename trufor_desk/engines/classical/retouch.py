@@ -200,9 +200,10 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
                               "as rendered content (text, icons, stamps): the image is, or carries much, rendered "
                               "content like a screenshot or a graphic, where repeats are natural, so the "
                               "copied-patch and smoothness tests do not apply")
-    if keep.sum() > MAX_TILED_SHARE * n_tex:
+    pairs = int(keep.sum())
+    if pairs > MAX_TILED_SHARE * n_tex:
         return Duplicates(False, 0, n_tex, none,
-                          f"{int(keep.sum())} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly: a tiled "
+                          f"{pairs} of {n_tex} textured {PATCH}x{PATCH} windows repeat exactly: a tiled "
                           "or generated image, or one cloned wholesale (see the copy-move layer), so the "
                           "copied-patch and smoothness tests do not apply")
     corners = np.zeros((h, w), np.uint8)
@@ -210,7 +211,6 @@ def duplicate_patches(rgb: np.ndarray, min_std: float = MIN_STD, min_distance: i
     corners[ys_b[keep], xs_b[keep]] = 1
     mask = cv2.dilate(corners, np.ones((PATCH, PATCH), np.uint8), anchor=(PATCH - 1, PATCH - 1),
                       borderType=cv2.BORDER_CONSTANT, borderValue=0) > 0
-    pairs = int(keep.sum())
     return Duplicates(True, pairs, n_tex, mask)
 
 
@@ -228,7 +228,7 @@ def smooth_regions(rgb: np.ndarray, z_low: float = Z_LOW) -> Smoothness:
     blur = cv2.GaussianBlur(g, (0, 0), 1.5)
     grad = np.hypot(cv2.Sobel(blur, cv2.CV_32F, 1, 0), cv2.Sobel(blur, cv2.CV_32F, 0, 1))
     coarse = C.block_sum(grad[crop], BLOCK) / area
-    clipped = C.block_sum(((g <= 2) | (g >= 253))[crop].astype(np.float32), BLOCK) > 0
+    clipped = C.block_sum(C.clipped_fraction(g, low=2.0, high=253.0)[crop], BLOCK) > 0
     use = ~clipped
     if use.sum() < 16:
         return Smoothness(False, 0.0, none, "mostly clipped: too little left for the smoothness test")
@@ -236,8 +236,8 @@ def smooth_regions(rgb: np.ndarray, z_low: float = Z_LOW) -> Smoothness:
     a = np.c_[np.ones(int(use.sum())), lc[use]]
     coef, *_ = np.linalg.lstsq(a, lf[use], rcond=None)
     r = lf - (coef[0] + coef[1] * lc)
-    centre = float(np.median(r[use]))
-    scale = 1.4826 * float(np.median(np.abs(r[use] - centre))) + 1e-3
+    centre, scale = C.robust_center_scale(r[use])
+    scale += 1e-3
     low = ((r - centre) / scale < -z_low) & use
     n, labels, stats, _ = cv2.connectedComponentsWithStats(low.astype(np.uint8), connectivity=8)
     if n <= 1:
