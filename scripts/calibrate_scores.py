@@ -118,7 +118,8 @@ def report_model(model: str, names: tuple[str, ...], x: np.ndarray, y: np.ndarra
     p = logistic(b0 + x @ b)
     p_cv = cross_validated(x, y)
     coef = ", ".join(f'"{n}": {c:.4f}' for n, c in zip(names, b))
-    print(f'{model}: {{"intercept": {b0:.4f}, "coef": {{{coef}}}, "auc": {roc_auc(p, y):.3f}}}')
+    # ``n``: the fit's number of images, which bounds its probabilities (calibration.probability_range)
+    print(f'{model}: {{"intercept": {b0:.4f}, "coef": {{{coef}}}, "auc": {roc_auc(p, y):.3f}, "n": {len(y)}}}')
     print(f"#   {len(y)} images ({int(y.sum())} manipulated); in-sample bAcc {_bacc(p, y):.3f}; "
           f"{FOLDS}-fold cross-validated AUC {roc_auc(p_cv, y):.3f}, bAcc {_bacc(p_cv, y):.3f}")
     if recorded is not None:

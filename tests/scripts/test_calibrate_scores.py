@@ -68,6 +68,7 @@ def test_refit_from_saved_statistics_recovers_the_generating_model(cal, tmp_path
     model = json.loads(line[len("fusion: "):])
     assert abs(model["intercept"] - TRUE[0]) < 0.25
     assert np.allclose(list(model["coef"].values()), TRUE[1], atol=0.3)
+    assert model["n"] == 2850  # what bounds the entry's probabilities (calibration.probability_range)
     assert "5-fold cross-validated AUC" in out and "recorded fusion model on these statistics" in out
     # the pooled fit is read per set; rows without a statistic are left out of the joint fit, not filled in
     assert "#     casia-dev: AUC" in out and "#     resave85: AUC" in out

@@ -48,6 +48,9 @@ class Evidence:
     # (row, column) of rgb[0, 0] in the stored image: a selection keeps the file's bytes,
     # so JPEG analyses need this to find the file's 8x8 grid in the cropped pixels
     origin: tuple[int, int] = (0, 0)
+    # the codec inside the container where the container has several (a TIFF's, in Pillow's names:
+    # "raw", "tiff_lzw", "jpeg", ...); "" elsewhere
+    compression: str = ""
 
     def crop(self, x: int, y: int, w: int, h: int) -> Evidence:
         """The same evidence restricted to a rectangle (for analysing a selection).
@@ -237,6 +240,7 @@ def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS)
                 orientation = None
             img.load()
             mode = img.mode
+            compression = str(img.info.get("compression", "raw")).lower() if fmt == "TIFF" else ""
             if _sixteen_bit_rgb(img, data):
                 conversions.append("16-bit per channel colour scaled to 8 bits (>> 8)")
             rgb = _to_rgb_u8(img, conversions)
@@ -256,4 +260,4 @@ def open_evidence(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS)
     return Evidence(path=path, sha256=sha, md5=md5, size_bytes=len(data), format=fmt, mode=mode,
                     width=rgb.shape[1], height=rgb.shape[0], rgb=rgb, conversions=conversions,
                     exif_orientation=int(orientation) if orientation else None, n_frames=n_frames,
-                    raw=data)
+                    raw=data, compression=compression)

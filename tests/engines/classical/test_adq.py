@@ -134,3 +134,27 @@ def test_selection_off_the_grid_keeps_the_files_grid(tmp_path):
     inner = (slice(16, -16), slice(16, -16))
     a = whole.localization[y:y + sel.height, x:x + sel.width][inner]
     assert np.abs(part.localization[inner] - a).mean() < 0.05
+
+
+def test_weighted_smoothing_is_a_weighted_mean_and_knows_its_noise():
+    """Blocks of weight 0 (clipped) neither reach their neighbours nor keep their value, and
+    ``spread`` is the measured standard deviation of that mean over a full neighbourhood's."""
+    import cv2
+
+    from trufor_desk.engines.classical.adq import weighted_smooth
+
+    w = np.ones((40, 40), np.float32)
+    w[:, :20] = 0.0
+    values = np.where(w > 0, 3.0, 1000.0).astype(np.float32)   # what a weight-0 block holds is never read
+    (mean,), support, spread = weighted_smooth((values,), w, 2.0)
+    assert np.allclose(mean[support > 0.01], 3.0, atol=1e-3)
+    assert np.allclose(support[:, 30:], 1.0, atol=1e-3) and support[20, 19] < 0.5 and support[20, 0] < 1e-3
+    assert np.allclose(spread[:, 30:], 1.0, atol=1e-3)
+    rng = np.random.default_rng(0)
+    draws = np.stack([weighted_smooth((rng.normal(size=(40, 40)).astype(np.float32),), w, 2.0)[0][0][20, 16:28]
+                      for _ in range(600)])
+    full = np.stack([cv2.GaussianBlur(rng.normal(size=(40, 40)).astype(np.float32), (0, 0), 2.0)[10:30, 10:30]
+                     for _ in range(100)])
+    measured = draws.std(axis=0) / full.std()
+    assert np.allclose(measured, spread[20, 16:28], rtol=0.1), (measured.round(2), spread[20, 16:28].round(2))
+    assert spread[20, 18] > 1.4                                 # on the edge of the clipped half: 1.5x noisier

@@ -10,6 +10,7 @@ manipulated and 16 authentic photos, mean F1-best (official rule) >= 0.5 and sco
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -179,7 +180,11 @@ def test_lossy_non_jpeg_formats_get_no_never_compressed_score(engine, tmp_path):
         path = tmp_path / f"x_{compression}.tif"
         extra = {"quality": 97} if compression == "jpeg" else {}
         Image.fromarray(natural_content(64, 64, 3)).save(path, compression=compression, **extra)
-        assert stored_losslessly(open_evidence(path)) is lossless, compression
+        ev = open_evidence(path)
+        assert ev.compression == (compression or "raw")  # recorded once, at intake
+        assert stored_losslessly(ev) is lossless, compression
+        # evidence made without the record (an older caller) is read from the file's header
+        assert stored_losslessly(dataclasses.replace(ev, compression="")) is lossless, compression
 
 
 def test_large_single_compressed_photo_stays_quiet(engine, tmp_path):

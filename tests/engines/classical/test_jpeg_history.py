@@ -152,6 +152,53 @@ def test_clipped_blocks_are_not_read_as_compressed_once(tmp_path):
     assert blocks.shape == (40, 48) and 0.05 < blocks.mean() < 0.5
 
 
+def test_a_splice_with_scattered_highlights_is_read_through_them(tmp_path):
+    """Specular highlights (a few saturated pixels) inside a pasted region: their blocks carry no
+    evidence, and each takes the value of its unclipped neighbours instead of a hole in the map
+    (a large saturated area, where no neighbour reads, stays out: the test above)."""
+    rng = np.random.default_rng(7)
+    h, w = 320, 384
+    host = decode(jpeg_bytes(natural_content(h, w, 41), 70))
+    donor = natural_content(h, w, 5041).astype(np.int32)
+    mask = np.zeros((h, w), bool)
+    mask[96:224, 128:288] = True
+    for y, x in zip(rng.integers(100, 218, 60), rng.integers(132, 282, 60)):  # 60 specks of 3x3 white
+        donor[y:y + 3, x:x + 3] = 400
+    comp = host.copy()
+    comp[mask] = np.clip(donor, 0, 255).astype(np.uint8)[mask]
+    data = jpeg_bytes(comp, 90)
+    hist = _history(data, tmp_path, "highlights.jpg")
+    first = hist.layers[0]
+    inside = np.zeros(first.llr.shape, bool)
+    inside[13:27, 17:35] = True                       # the splice's blocks, one block in from its edge
+    assert first.clipped[inside].mean() > 0.2         # a fifth or more of them hold a highlight
+    assert (jpeg_history.readable_blocks(first)[inside] == 1).all()
+    blocks = hist.once[:h // 8 * 8, :w // 8 * 8].reshape(h // 8, 8, w // 8, 8).min(axis=(1, 3))
+    assert (blocks[inside] > 0.5).mean() > 0.95       # 0.71 when every clipped block was left out (1.5.0)
+    assert (blocks[inside & (first.clipped > 0)] > 0.5).all()
+    far = np.ones(blocks.shape, bool)
+    far[10:30, 14:38] = False
+    assert (blocks[far] > 0.5).mean() < 0.01
+    assert localization_f1(hist.once, mask)["f1_best_strict"] > 0.9
+
+
+@pytest.mark.parametrize("seed", [3, 6])
+def test_islands_in_a_saturated_area_of_an_authentic_copy_stay_unmarked(tmp_path, seed):
+    """An authentic photo re-saved, half of it so dark that most blocks clip to black: the few
+    unclipped blocks there are means over a handful of neighbours, as noisy as those, and must
+    not read as pasted (they are left out where unclipped blocks carry under FILL_SUPPORT of the
+    weight, and elsewhere must stand out by their own spread)."""
+    rgb = natural_content(320, 384, seed).astype(np.float32)
+    rgb[:, :200] = rgb[:, :200] * 0.35 - 30
+    data = jpeg_bytes(decode(jpeg_bytes(np.clip(rgb, 0, 255).astype(np.uint8), 80)), 85)
+    h = _history(data, tmp_path, f"dark{seed}.jpg")
+    first = h.layers[0]
+    assert h.presence > 0.5 and first.clipped[:, :25].mean() > 0.8
+    assert 0 < jpeg_history.readable_blocks(first)[:, :25].mean() < 0.5
+    assert first.spread.max() > 1.5 and abs(float(np.median(first.spread[:, 30:])) - 1.0) < 0.05
+    assert (h.once > 0.5).mean() == 0.0          # 1-2 blocks marked when every such mean was trusted
+
+
 def test_chance_gain_is_off_from_the_reference_size_on_and_grows_below_it():
     assert adq.chance_gain(adq.CHANCE_REFERENCE_BLOCKS) == 0.0 and adq.chance_gain(200_000) == 0.0
     levels = [adq.chance_gain(n) for n in (96, 384, 983, 1535)]

@@ -64,14 +64,39 @@ def single_posterior(llr: np.ndarray) -> np.ndarray:
     return (1.0 / (1.0 + np.exp(-np.clip(llr, -30, 30)))).astype(np.float32)
 
 
+def weighted_smooth(maps: tuple[np.ndarray, ...], weight: np.ndarray,
+                    sigma: float) -> tuple[tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
+    """Gaussian smoothing of block maps in which each block counts with ``weight`` (0..1): the
+    weighted mean of each block's neighbourhood (a normalised convolution).  Returns the smoothed
+    maps, ``support`` (the share of the Gaussian weight the weighted blocks carry, 1 where all
+    do) and ``spread``: how much larger the standard deviation of that mean is than a plain
+    Gaussian mean's over independent blocks, sqrt(sum((G w)^2) / (sum G w)^2 / sum G^2), with
+    G^2 a Gaussian of sigma / sqrt(2) over 4 pi sigma^2 (1 where every block counts)."""
+    import cv2
+
+    def blur(a: np.ndarray, s: float = sigma) -> np.ndarray:
+        return cv2.GaussianBlur(np.asarray(a, np.float32), (0, 0), s, borderType=cv2.BORDER_REFLECT)
+
+    wt = np.asarray(weight, np.float32)
+    support = blur(wt)
+    den = np.maximum(support, 1e-3)
+    spread = np.sqrt(np.maximum(blur(wt, sigma / np.sqrt(2.0)), 1e-6) / den ** 2).astype(np.float32)
+    return tuple(blur(m * wt) / den for m in maps), support, spread
+
+
 def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain: float = 0.02,
                  smooth_blocks: float = 2.0, step: StepFn | None = None,
-                 known: np.ndarray | None = None) -> dict[str, Any]:
+                 known: np.ndarray | None = None, weight: np.ndarray | None = None) -> dict[str, Any]:
     """Aligned double-quantisation analysis of a luminance plane on the (0, 0) grid.
 
     ``y``: float32 JPEG luminance (0..255); ``q_table``: the file's 8x8 luminance table;
     ``known``: 8x8 bool, the frequencies whose step is known (all when None; a table
     estimated from pixels leaves some unknown, and those are left out).
+    ``weight``: optional (nby, nbx) block weights 0..1 for the smoothing (blocks whose
+    coefficients carry no evidence, weight 0, neither reach their neighbours nor keep their
+    own value: each smoothed block is the weighted mean of its neighbourhood, a normalised
+    convolution, ``support`` says how much weight that mean rests on and ``spread`` how much
+    larger its standard deviation is than a mean over a full neighbourhood's).
     Returns block maps ``single_posterior``, ``llr`` (smoothed, before the logistic),
     ``evidence`` and the image-level ``dq_gain``, plus the per-frequency fits
     (``freqs``: u, v, q2, estimated q1, gain) and the estimated primary table
@@ -87,7 +112,8 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
                            "llr": np.zeros((nby, nbx), np.float32),
                            "evidence": np.zeros((nby, nbx), np.float32),
                            "dq_gain": 0.0, "chance_gain": 0.0, "freqs": [], "sigma": 0.0,
-                           "primary_table": np.zeros((8, 8), np.int32)}
+                           "primary_table": np.zeros((8, 8), np.int32), "support": np.ones((nby, nbx), np.float32),
+                           "spread": np.ones((nby, nbx), np.float32)}
     if nby * nbx < 16:
         return out
     calib = block_dct_planes(y, 4, 4)
@@ -122,10 +148,14 @@ def adq_analysis(y: np.ndarray, q_table: np.ndarray, n_freq: int = 63, min_gain:
     out["chance_gain"] = min(float(total_gain), chance_gain(nby * nbx))
     out["dq_gain"] = float(total_gain) - out["chance_gain"]
     if freqs:
-        sm = cv2.GaussianBlur(llr, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+        if weight is None:
+            sm = cv2.GaussianBlur(llr, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+            ev = cv2.GaussianBlur(evidence, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+        else:
+            (sm, ev), out["support"], out["spread"] = weighted_smooth((llr, evidence), weight, smooth_blocks)
         out["llr"] = sm
         out["single_posterior"] = single_posterior(sm)
-        out["evidence"] = cv2.GaussianBlur(evidence, (0, 0), smooth_blocks, borderType=cv2.BORDER_REFLECT)
+        out["evidence"] = ev
     return out
 
 

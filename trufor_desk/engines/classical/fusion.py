@@ -109,27 +109,33 @@ _LOSSY_TIFF = ("jpeg", "tiff_jpeg", "webp")  # TIFF compressions (Pillow's names
 
 def stored_losslessly(evidence) -> bool:
     """Whether the file keeps its pixels as they were: a lossless format, and a TIFF not compressed
-    with JPEG or WebP inside."""
+    with JPEG or WebP inside (the codec evidence intake recorded; for evidence made without it, read
+    from the file's header)."""
     fmt = str(getattr(evidence, "format", "")).upper()
     if fmt not in LOSSLESS_FORMATS:
         return False
-    if fmt == "TIFF" and getattr(evidence, "raw", b""):
+    if fmt != "TIFF":
+        return True
+    codec = str(getattr(evidence, "compression", "") or "")
+    if not codec and getattr(evidence, "raw", b""):
         import io
 
         from PIL import Image
 
         try:
             with Image.open(io.BytesIO(evidence.raw)) as im:
-                return str(im.info.get("compression", "raw")).lower() not in _LOSSY_TIFF
+                codec = str(im.info.get("compression", "raw"))
         except Exception:  # noqa: BLE001 - it decoded once already; unreadable here: say less
             return False
-    return True
+    return codec.lower() not in _LOSSY_TIFF
 
 
 class FusionEngine:
     """ADQ + Splicebuster + copy-move, fused (the weight-free default)."""
 
     name = "fusion"
+    # 1.6.0: a block holding a clipped pixel is read from its unclipped neighbours (jpeg_history.readable_blocks)
+    # instead of left out, and no longer raises them; the pooled score refitted on these statistics;
     # 1.5.0: never-compressed images (PNG, TIFF, BMP): copied patches and too-smooth areas (retouch.py), a score
     # calibrated on never-compressed forgeries (the JPEG path unchanged);
     # 1.4.1: the score refitted on 1.4's statistics of casia-dev and all eight re-shared copies (the map unchanged);
@@ -138,7 +144,7 @@ class FusionEngine:
     # (jpeg_history.expected_llr);
     # 1.2: compression history layer by layer, relative once-compressed map, score with the marked share,
     # pooled calibration
-    version = "1.5.0"
+    version = "1.6.0"
     requires_weights = False
     OPTIONS: tuple[str, ...] = ()
     DEFAULTS: dict[str, Any] = {**adq.AdqEngine.DEFAULTS, "noise_cap": 0.5, "copymove": True,

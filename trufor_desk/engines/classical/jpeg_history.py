@@ -27,8 +27,15 @@ keep and says, in one sentence, which history it found:
 
 Each layer's evidence becomes a map by one rule (:func:`once_map`: a block stands out
 from the image's untouched majority and does not favour double compression), weighted by
-the layer's presence, with blocks holding clipped pixels left out (:func:`clipped_blocks`:
-they leave the lattice whatever their history); the history's map is the largest of them.
+the layer's presence; the history's map is the largest of them.  Blocks holding a clipped
+pixel (:func:`clipped_blocks`: they leave the lattice whatever their history) carry no
+evidence: they are left out of the smoothing of the block evidence (a normalised
+convolution, ``adq.weighted_smooth``: each block's ratio is the weighted mean over its
+unclipped neighbours, so a clipped block neither reads as compressed once nor raises its
+neighbours).  A block is read where unclipped blocks carry at least FILL_SUPPORT of its
+smoothing weight (:func:`readable_blocks`: a highlight inside a pasted region is read
+through, a mostly saturated area is not), and its departure from the majority is divided
+by how much noisier its mean is than a full neighbourhood's (``spread``).
 A history with no once-compressed region is the signature of an authentic photograph
 passed on; a double-compression history alone is not evidence of manipulation.
 """
@@ -72,6 +79,7 @@ PEEL_PRESENCE = 0.5       # layer 1's presence needed before peeling
 ONCE_LEVEL = 0.5          # a pixel counts towards ``once_share`` above this map value
 LINE_PRESENCE = 0.5       # a layer compares blocks with the majority's line (expected_llr) from this presence on
 TRIM_MADS = 3.0           # blocks further than this from the majority's line do not fit it (expected_llr)
+FILL_SUPPORT = 0.3        # a block is read where unclipped blocks carry this share of its smoothing weight
 
 
 @dataclass
@@ -90,6 +98,9 @@ class Layer:
     evidence: np.ndarray      # block map, informative coefficients
     primary_table: np.ndarray
     chance_gain: float = 0.0  # taken off the raw gain for the image's size (adq.chance_gain)
+    clipped: np.ndarray | None = None   # block map, 1 where a pixel is clipped (clipped_blocks)
+    support: np.ndarray | None = None   # block map, the unclipped share of each block's smoothing weight
+    spread: np.ndarray | None = None    # block map, that mean's standard deviation over a full neighbourhood's
 
     def record(self) -> dict[str, Any]:
         """What the provenance keeps of this layer."""
@@ -132,7 +143,7 @@ class History:
                 "description": self.description}
 
 
-def expected_llr(llr: np.ndarray, evidence: np.ndarray) -> np.ndarray:
+def expected_llr(llr: np.ndarray, evidence: np.ndarray, readable: np.ndarray | None = None) -> np.ndarray:
     """What the image's majority shows at each block's amount of evidence: a straight line
     of ``llr`` against ``evidence`` (informative coefficients), fitted by least squares on
     the blocks the median rule leaves unmarked, then refitted on the blocks within
@@ -147,9 +158,14 @@ def expected_llr(llr: np.ndarray, evidence: np.ndarray) -> np.ndarray:
     The first fit leaves out the blocks the median rule marks, so that a pasted region does
     not pull the line towards itself (a textured splice on a smoother host would otherwise
     be explained away by its evidence).  Used from a layer presence of LINE_PRESENCE on: with
-    a weak history the line is fitted to noise and the median is the better reference."""
-    l = np.asarray(llr, np.float64).ravel()
-    e = np.asarray(evidence, np.float64).ravel()
+    a weak history the line is fitted to noise and the median is the better reference.
+    ``readable``: the blocks the majority is drawn from (:func:`readable_blocks`; all when None)."""
+    l_all = np.asarray(llr, np.float64).ravel()
+    e_all = np.asarray(evidence, np.float64).ravel()
+    sel = np.ones(l_all.size, bool) if readable is None else np.asarray(readable).ravel() > 0
+    if sel.sum() < 8:
+        sel = np.ones(l_all.size, bool)
+    l, e = l_all[sel], e_all[sel]
     if l.size < 8 or np.ptp(e) <= 0:
         return np.full(np.shape(llr), float(np.median(l)))
     med0 = float(np.median(l))
@@ -166,20 +182,32 @@ def expected_llr(llr: np.ndarray, evidence: np.ndarray) -> np.ndarray:
         keep = np.abs(res - med) <= TRIM_MADS * 1.4826 * max(mad, 1e-6)
         if keep.sum() < 8:
             break
-    return (fit + float(np.median(l - fit))).reshape(np.shape(llr))
+    return (coef[0] + coef[1] * e_all + float(np.median(l - fit))).reshape(np.shape(llr))
 
 
-def once_map(llr: np.ndarray, deep: bool, evidence: np.ndarray | None = None) -> np.ndarray:
+def once_map(llr: np.ndarray, deep: bool, evidence: np.ndarray | None = None,
+             readable: np.ndarray | None = None, spread: np.ndarray | None = None) -> np.ndarray:
     """Block map of 'compressed once at this layer' (0.5 where the rule above starts to
     hold), from the smoothed log-likelihood ratio ``llr``; ``deep``: a layer below the
     file's own.  With ``evidence`` (the layer's informative coefficients per block), a
     block is compared with the majority at its own amount of evidence
-    (:func:`expected_llr`); without, with the image's median."""
+    (:func:`expected_llr`); without, with the image's median.  ``readable``: the blocks the
+    majority and its spread are drawn from (all when None or fewer than 8).  ``spread``: per
+    block, how much noisier its smoothed ratio is than a full neighbourhood's (a mean over fewer
+    unclipped blocks, ``adq.adq_analysis``); a block's departure from the majority is divided by
+    it, so a block whose mean rests on a few neighbours must stand out further."""
     k = 2 if deep else 1
     l = np.asarray(llr, np.float64)
-    base = expected_llr(l, evidence) if evidence is not None else np.full(l.shape, float(np.median(l)))
+    sel = np.ones(l.shape, bool) if readable is None else np.asarray(readable) > 0
+    if sel.sum() < 8:
+        sel = np.ones(l.shape, bool)
+    base = (expected_llr(l, evidence, sel) if evidence is not None
+            else np.full(l.shape, float(np.median(l[sel]))))
     r = l - base
-    mad = float(np.median(np.abs(r - np.median(r))))
+    if spread is not None:
+        r = r / np.maximum(np.asarray(spread, np.float64), 1.0)
+    rs = r[sel]
+    mad = float(np.median(np.abs(rs - np.median(rs))))
     z = MAP_SLOPE * np.minimum(r - max(RELATIVE_NATS[k], RELATIVE_MADS * mad), l - FLOOR_NATS[k])
     return (1.0 / (1.0 + np.exp(-np.clip(z, -60, 60)))).astype(np.float32)
 
@@ -189,7 +217,8 @@ def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) ->
     or 255 in some channel.  Decoding clips the colour conversion there, so the block's
     coefficients leave the quantisation lattice and read as compressed once whatever their
     history: on casia-dev re-saved at 85, 89 % (median) of the area wrongly marked in authentic
-    photos lay in such blocks, against 20 % of the image."""
+    photos lay in such blocks, against 20 % of the image (fusion 1.2).  Fusion 1.6 reads them
+    from their neighbours instead (:func:`readable_blocks`)."""
     import cv2
 
     nby, nbx = shape
@@ -208,17 +237,32 @@ def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) ->
 
 def _layer(y: np.ndarray, q: np.ndarray, known: np.ndarray | None, params: dict[str, Any], name: str,
            depth: int, offset: tuple[int, int], source: str, quality: float | None,
-           step: StepFn | None = None) -> Layer:
+           step: StepFn | None = None, rgb: np.ndarray | None = None) -> Layer:
     oy, ox = offset
+    shape = ((y.shape[0] - oy) // 8, (y.shape[1] - ox) // 8)
+    clipped = clipped_blocks(rgb, oy, ox, shape) if rgb is not None and min(shape) > 0 else np.zeros(shape, np.float32)
     a = adq.adq_analysis(y[oy:, ox:], q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
-                         smooth_blocks=float(params["smooth_blocks"]), step=step, known=known)
+                         smooth_blocks=float(params["smooth_blocks"]), step=step, known=known, weight=1.0 - clipped)
     return Layer(name=name, depth=depth, offset=(int(oy), int(ox)), table_source=source, quality=quality,
                  gain=float(a["dq_gain"]), presence=adq.dq_presence(a["dq_gain"]) if a["freqs"] else 0.0,
                  freqs=a["freqs"], llr=a["llr"], evidence=a["evidence"], primary_table=a["primary_table"],
-                 chance_gain=float(a["chance_gain"]))
+                 chance_gain=float(a["chance_gain"]), clipped=clipped, support=a["support"],
+                 spread=a["spread"])
 
 
-def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any]) -> Layer | None:
+def readable_blocks(lay: Layer) -> np.ndarray:
+    """(nby, nbx) float32, 1 where a layer's block map can be read: where the blocks without a
+    clipped pixel carry at least FILL_SUPPORT of the block's smoothing weight (its value is their
+    weighted mean, :func:`adq.adq_analysis`'s ``weight``).  A clipped block inside a readable area
+    (a highlight in a pasted region) is read through; a block, clipped or not, in a mostly
+    saturated area is not: its mean would rest on a few blocks and be as noisy as they are."""
+    if lay.support is None:
+        return np.ones(lay.llr.shape, np.float32)
+    return (lay.support >= FILL_SUPPORT).astype(np.float32)
+
+
+def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any],
+          rgb: np.ndarray | None = None) -> Layer | None:
     """Layer 2: the save before, read with layer 1's primary steps as its table, in the
     frequencies where that step is coarser than the file's (``q``): a finer earlier step
     is wiped out by the coarser rounding after it."""
@@ -232,7 +276,7 @@ def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any]) ->
         return None
     table = np.where(known, q1, 1.0)
     return _layer(y, table, known, params, "earlier save", first.depth + 1, first.offset, "peeled",
-                  estimate_quality(table))
+                  estimate_quality(table), rgb=rgb)
 
 
 def _shifted(y: np.ndarray, own: tuple[int, int]) -> dict[str, Any] | None:
@@ -291,9 +335,10 @@ def read_history(evidence: Any, params: dict[str, Any], step: StepFn | None = No
     q, (oy, ox), note = src["q"], src["offset"], src["note"]
     if q is None:
         return History(applicable=False, note=note)
-    first = _layer(y, q, src["known"], params, "file grid", 1, (oy, ox), src["source"], src["quality"], step)
+    first = _layer(y, q, src["known"], params, "file grid", 1, (oy, ox), src["source"], src["quality"], step,
+                   rgb=rgb)
     layers = [first]
-    second = _peel(y, q, first, params)
+    second = _peel(y, q, first, params, rgb)
     if second is not None:
         layers.append(second)
     # an earlier shifted grid (it can also fake an aligned history, so it is looked for always)
@@ -304,9 +349,10 @@ def read_history(evidence: Any, params: dict[str, Any], step: StepFn | None = No
         if not lay.freqs:
             continue
         ly, lx = lay.offset
-        usable = 1.0 - clipped_blocks(rgb, ly, lx, lay.llr.shape)
+        usable = readable_blocks(lay)
         line = lay.evidence if lay.presence >= LINE_PRESENCE else None  # a weak history: the median
-        m = lay.presence * adq.block_map_to_pixels(once_map(lay.llr, lay.depth > 1, line) * usable, h, w, ly, lx)
+        m = lay.presence * adq.block_map_to_pixels(once_map(lay.llr, lay.depth > 1, line, usable, lay.spread) * usable,
+                                                   h, w, ly, lx)
         r = lay.presence * adq.block_map_to_pixels(adq.block_reliability(lay.evidence) * usable, h, w, ly, lx)
         np.maximum(once, m, out=once)
         np.maximum(rel, r, out=rel)
