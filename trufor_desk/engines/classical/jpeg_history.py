@@ -143,6 +143,13 @@ class History:
                 "description": self.description}
 
 
+def _majority_blocks(shape: tuple[int, ...], readable: np.ndarray | None) -> np.ndarray:
+    """Bool mask of the blocks the image's majority is drawn from: the readable ones, or all of
+    them when None or fewer than 8 are readable."""
+    sel = np.ones(shape, bool) if readable is None else np.asarray(readable).reshape(shape) > 0
+    return sel if sel.sum() >= 8 else np.ones(shape, bool)
+
+
 def expected_llr(llr: np.ndarray, evidence: np.ndarray, readable: np.ndarray | None = None) -> np.ndarray:
     """What the image's majority shows at each block's amount of evidence: a straight line
     of ``llr`` against ``evidence`` (informative coefficients), fitted by least squares on
@@ -162,9 +169,7 @@ def expected_llr(llr: np.ndarray, evidence: np.ndarray, readable: np.ndarray | N
     ``readable``: the blocks the majority is drawn from (:func:`readable_blocks`; all when None)."""
     l_all = np.asarray(llr, np.float64).ravel()
     e_all = np.asarray(evidence, np.float64).ravel()
-    sel = np.ones(l_all.size, bool) if readable is None else np.asarray(readable).ravel() > 0
-    if sel.sum() < 8:
-        sel = np.ones(l_all.size, bool)
+    sel = _majority_blocks(l_all.shape, readable)
     l, e = l_all[sel], e_all[sel]
     if l.size < 8 or np.ptp(e) <= 0:
         return np.full(np.shape(llr), float(np.median(l)))
@@ -198,9 +203,7 @@ def once_map(llr: np.ndarray, deep: bool, evidence: np.ndarray | None = None,
     it, so a block whose mean rests on a few neighbours must stand out further."""
     k = 2 if deep else 1
     l = np.asarray(llr, np.float64)
-    sel = np.ones(l.shape, bool) if readable is None else np.asarray(readable) > 0
-    if sel.sum() < 8:
-        sel = np.ones(l.shape, bool)
+    sel = _majority_blocks(l.shape, readable)
     base = (expected_llr(l, evidence, sel) if evidence is not None
             else np.full(l.shape, float(np.median(l[sel]))))
     r = l - base
@@ -222,6 +225,8 @@ def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) ->
     import cv2
 
     nby, nbx = shape
+    if nby <= 0 or nbx <= 0:  # no whole block on this grid
+        return np.zeros((max(nby, 0), max(nbx, 0)), np.float32)
     p = np.asarray(rgb)[oy:oy + 8 * nby, ox:ox + 8 * nbx]
     if p.dtype == np.uint8 and p.ndim == 3 and p.shape[2] == 3:
         # one pass in OpenCV: numpy's reductions over the short channel axis took 0.9 s at 12 MP
@@ -236,11 +241,11 @@ def clipped_blocks(rgb: np.ndarray, oy: int, ox: int, shape: tuple[int, int]) ->
 
 
 def _layer(y: np.ndarray, q: np.ndarray, known: np.ndarray | None, params: dict[str, Any], name: str,
-           depth: int, offset: tuple[int, int], source: str, quality: float | None,
-           step: StepFn | None = None, rgb: np.ndarray | None = None) -> Layer:
+           depth: int, offset: tuple[int, int], source: str, quality: float | None, clipped: np.ndarray,
+           step: StepFn | None = None) -> Layer:
+    """One layer read by ADQ on the grid at ``offset``; ``clipped``: that grid's
+    :func:`clipped_blocks`, left out of the smoothing of its evidence."""
     oy, ox = offset
-    shape = ((y.shape[0] - oy) // 8, (y.shape[1] - ox) // 8)
-    clipped = clipped_blocks(rgb, oy, ox, shape) if rgb is not None and min(shape) > 0 else np.zeros(shape, np.float32)
     a = adq.adq_analysis(y[oy:, ox:], q, n_freq=int(params["frequencies"]), min_gain=float(params["min_gain"]),
                          smooth_blocks=float(params["smooth_blocks"]), step=step, known=known, weight=1.0 - clipped)
     return Layer(name=name, depth=depth, offset=(int(oy), int(ox)), table_source=source, quality=quality,
@@ -261,11 +266,11 @@ def readable_blocks(lay: Layer) -> np.ndarray:
     return (lay.support >= FILL_SUPPORT).astype(np.float32)
 
 
-def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any],
-          rgb: np.ndarray | None = None) -> Layer | None:
+def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any]) -> Layer | None:
     """Layer 2: the save before, read with layer 1's primary steps as its table, in the
     frequencies where that step is coarser than the file's (``q``): a finer earlier step
-    is wiped out by the coarser rounding after it."""
+    is wiped out by the coarser rounding after it.  Same grid as layer 1, so the same clipped
+    blocks."""
     from trufor_desk.engines.classical._jpeg_common import estimate_quality
 
     if first.presence < PEEL_PRESENCE:
@@ -276,7 +281,7 @@ def _peel(y: np.ndarray, q: np.ndarray, first: Layer, params: dict[str, Any],
         return None
     table = np.where(known, q1, 1.0)
     return _layer(y, table, known, params, "earlier save", first.depth + 1, first.offset, "peeled",
-                  estimate_quality(table), rgb=rgb)
+                  estimate_quality(table), first.clipped)
 
 
 def _shifted(y: np.ndarray, own: tuple[int, int]) -> dict[str, Any] | None:
@@ -335,10 +340,11 @@ def read_history(evidence: Any, params: dict[str, Any], step: StepFn | None = No
     q, (oy, ox), note = src["q"], src["offset"], src["note"]
     if q is None:
         return History(applicable=False, note=note)
-    first = _layer(y, q, src["known"], params, "file grid", 1, (oy, ox), src["source"], src["quality"], step,
-                   rgb=rgb)
+    clipped = clipped_blocks(rgb, oy, ox, ((h - oy) // 8, (w - ox) // 8))
+    first = _layer(y, q, src["known"], params, "file grid", 1, (oy, ox), src["source"], src["quality"], clipped,
+                   step)
     layers = [first]
-    second = _peel(y, q, first, params, rgb)
+    second = _peel(y, q, first, params)
     if second is not None:
         layers.append(second)
     # an earlier shifted grid (it can also fake an aligned history, so it is looked for always)
